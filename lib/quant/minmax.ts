@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: MIT
+/**
+ * Min-max range setting (GPTQ's `Quantizer.find_params`): per group, the range is
+ * [min(x, 0), max(x, 0)]; asymmetric `scale = (max − min)/maxq`, `zero = round(−min/scale)`;
+ * symmetric uses ±absmax with `zero = (maxq + 1)/2`. An all-zero group gets the range [−1, 1].
+ * An optional clipping ratio shrinks the range (the MSE search scans it).
+ *
+ * @module
+ */
+import { assertFinite, dims2, Tensor } from "../tensor/tensor.ts";
+import { roundHalfEven } from "../tensor/numeric.ts";
+import type { IntQuantParams } from "../ops/ops.ts";
+import { groupsPerRow, type IntSpec } from "./spec.ts";
+
+/**
+ * Min-max quantization parameters of W `[rows, cols]` for `spec`.
+ * @param clip shrink factor of the range in (0, 1] (default 1)
+ * @returns scale and zero f32 `[rows, G]` and maxq
+ */
+export function minmaxParams(W: Tensor<"f32">, spec: IntSpec, clip = 1): IntQuantParams {
+  const [rows, cols] = dims2("minmaxParams", "W", W);
+  const G = groupsPerRow("minmaxParams", spec, cols);
+  assertFinite("minmaxParams", "W", W);
+  if (!(clip > 0 && clip <= 1)) throw new RangeError(`minmaxParams: Cannot clip with ratio ${clip}: expected (0, 1]`);
+  const gs = cols / G, maxq = 2 ** spec.bits - 1;
+  const scale = new Float32Array(rows * G), zero = new Float32Array(rows * G);
+  for (let r = 0; r < rows; r++) {
+    for (let g = 0; g < G; g++) {
+      let lo = 0, hi = 0;
+      const o = r * cols + g * gs;
+      for (let j = 0; j < gs; j++) {
+        const v = W.data[o + j] as number;
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      const p = groupParams(lo * clip, hi * clip, maxq, spec.symmetric);
+      scale[r * G + g] = p.scale;
+      zero[r * G + g] = p.zero;
+    }
+  }
+  return { scale: new Tensor("f32", [rows, G], scale), zero: new Tensor("f32", [rows, G], zero), maxq };
+}
+
+/** Scale and zero for one range [lo ≤ 0, hi ≥ 0]. */
+export function groupParams(lo: number, hi: number, maxq: number, symmetric: boolean): { scale: number; zero: number } {
+  if (symmetric) {
+    const m = Math.max(-lo, hi);
+    lo = -m;
+    hi = m;
+  }
+  if (lo === 0 && hi === 0) {
+    lo = -1;
+    hi = 1;
+  }
+  const scale = Math.fround((hi - lo) / maxq);
+  const zero = symmetric ? (maxq + 1) / 2 : roundHalfEven(-lo / scale);
+  return { scale, zero };
+}
