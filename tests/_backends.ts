@@ -8,6 +8,8 @@
  * @module
  */
 import { type BlasOps, loadBlasOps, requireBlasOps } from "../lib/ops/blas/mod.ts";
+import { tsOps } from "../lib/ops/ts/mod.ts";
+import type { Ops } from "../lib/ops/ops.ts";
 
 function envFlag(name: string): string | undefined {
   try {
@@ -54,4 +56,13 @@ export function blasTest(name: string, fn: (blas: BlasOps) => Promise<void> | vo
       await fn(blas ?? requireBlasOps()); // requireBlasOps throws BlasUnavailableError here
     },
   });
+}
+
+/**
+ * The CPU backends a test should cover: ts always, blas when it loads — and under CI blas is
+ * required (this throws the loader's error there when OpenBLAS is missing).
+ */
+export function cpuBackends(): Ops[] {
+  const blas = inCI ? requireBlasOps() : blasOrNull();
+  return blas ? [tsOps, blas] : [tsOps];
 }

@@ -1,14 +1,22 @@
 // SPDX-License-Identifier: MIT
 /**
- * Calibration data: the bundled corpus splits and seeded calibration samples.
+ * Calibration: the bundled corpus and seeded calibration samples; capture of linear inputs
+ * and streamed Hessians through the model hooks (all linears in one pass, or sequentially
+ * block by block on the quantized prefix); per-channel activation statistics as Arrow
+ * tables; error and quantizability metrics.
  *
  * @example
  * ```ts ignore
- * import { calibrationSamples, loadSplit } from "./mod.ts";
+ * import { calibrationSamples, collectHessians, loadSplit } from "./mod.ts";
  * const train = await loadSplit("train");                       // UTF-8 bytes = token ids
  * const calib = calibrationSamples(train, { nSamples: 128, seqLen: 256, seed: 0 });
+ * const H = await collectHessians(model, calib, 256);           // name → f64 [in, in]
  * ```
  *
  * @module
  */
 export * from "./corpus.ts";
+export * from "./hessian.ts";
+export * from "./capture.ts";
+export * from "./sequential.ts";
+export * from "./metrics.ts";

@@ -20,10 +20,13 @@ export interface EvalOptions {
   /** Windows per forward call (default 8). */
   batchSize?: number;
   /** Reference model (full precision) for KL and top-1 agreement. */
-  reference?: LlamaModel;
+  reference?: LlamaModel | LogitsFn;
   /** Called after each batch with windows done and total. */
   onProgress?: (done: number, total: number) => void;
 }
+
+/** Any causal LM as a function: token ids `[B·T]` of B windows of T → logits f32 `[B·T, vocab]`. */
+export type LogitsFn = (ids: Int32Array, seqLen: number) => Promise<Tensor<"f32">>;
 
 /** Result of {@link evaluateLm}; every field needed to reproduce the number is recorded. */
 export interface EvalResult {
@@ -68,8 +71,21 @@ function argmax(a: Float64Array): number {
  * @param tokens the whole split as token ids
  * @returns perplexity, bits per token, optional KL/top-1 vs the reference, and the protocol
  */
-export async function evaluateLm(
+export function evaluateLm(
   model: LlamaModel,
+  tokens: ArrayLike<number>,
+  options: EvalOptions = {},
+): Promise<EvalResult> {
+  return evaluateLogits((ids, T) => model.forward(ids, T), model.config.vocabSize, tokens, options);
+}
+
+/**
+ * {@link evaluateLm} for any causal LM given as a {@link LogitsFn} (an ONNX session, a model
+ * with hooks): the same protocol, the same numbers.
+ */
+export async function evaluateLogits(
+  logitsOf: LogitsFn,
+  vocabSize: number,
   tokens: ArrayLike<number>,
   options: EvalOptions = {},
 ): Promise<EvalResult> {
@@ -82,22 +98,28 @@ export async function evaluateLm(
     );
   }
   const batchSize = Math.max(1, options.batchSize ?? 8);
-  const V = model.config.vocabSize;
+  const V = vocabSize;
+  const ref = options.reference;
+  const refLogits: LogitsFn | undefined = ref === undefined
+    ? undefined
+    : typeof ref === "function"
+    ? ref
+    : (ids, T) => ref.forward(ids, T);
   const lp = new Float64Array(V), lq = new Float64Array(V);
   let nll = 0, kl = 0, agree = 0, predictions = 0;
   const t0 = performance.now();
   for (let w0 = 0; w0 < windows; w0 += batchSize) {
     const nb = Math.min(batchSize, windows - w0);
     const ids = Int32Array.from({ length: nb * seqLen }, (_, i) => tokens[w0 * seqLen + i] as number);
-    const logits = await model.forward(ids, seqLen);
-    const ref: Tensor<"f32"> | undefined = options.reference ? await options.reference.forward(ids, seqLen) : undefined;
+    const logits = await logitsOf(ids, seqLen);
+    const refOut: Tensor<"f32"> | undefined = refLogits ? await refLogits(ids, seqLen) : undefined;
     for (let b = 0; b < nb; b++) {
       for (let t = 0; t < seqLen - 1; t++) {
         const row = b * seqLen + t;
         logSoftmaxRow(logits.data, row * V, V, lq);
         nll -= lq[ids[row + 1] as number] as number;
-        if (ref) {
-          logSoftmaxRow(ref.data, row * V, V, lp);
+        if (refOut) {
+          logSoftmaxRow(refOut.data, row * V, V, lp);
           let k = 0;
           for (let j = 0; j < V; j++) k += Math.exp(lp[j] as number) * ((lp[j] as number) - (lq[j] as number));
           kl += k;
@@ -119,7 +141,7 @@ export async function evaluateLm(
     predictions,
     seconds: (performance.now() - t0) / 1000,
   };
-  if (options.reference) {
+  if (refLogits) {
     result.kl = kl / predictions;
     result.top1Agreement = agree / predictions;
   }

@@ -31,6 +31,8 @@ export class NotPositiveDefiniteError extends RangeError {
   readonly hint: string;
 
   /**
+   * Builds the error and its message.
+   *
    * @param fn name of the failing function (for the message)
    * @param n order of the matrix (it has shape `[n, n]`)
    * @param pivot zero-based pivot index
@@ -56,6 +58,8 @@ export class SingularMatrixError extends RangeError {
   readonly index: number;
 
   /**
+   * Builds the error and its message.
+   *
    * @param fn name of the failing function
    * @param n order of the matrix
    * @param index zero-based index of the zero diagonal element

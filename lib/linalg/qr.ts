@@ -8,7 +8,8 @@
  * distributed; {@link qr} returns R so callers can apply that fix.
  *
  * Householder convention (LAPACK `dgeqrf`): `H = I − β·v·vᵀ`, `v = x − r·e₁`,
- * `r = −sign(x₀)·‖x‖` (the sign avoids cancellation), so `R[j, j] = r` may be negative.
+ * `r = −sign(x₀)·‖x‖` (the sign avoids cancellation), so `R[j, j] = r` may be negative; a
+ * column with nothing below the diagonal is left alone (`H = I`), as `dlarfg` does.
  *
  * @module
  */
@@ -49,11 +50,11 @@ export function qr(A: Tensor<"f64">): QrResult {
   const w = new Float64Array(Math.max(n, k)); // vᵀ·W scratch row
 
   for (let j = 0; j < k; j++) {
-    let norm2 = 0;
-    for (let i = j; i < m; i++) norm2 += (W[i * n + j] as number) ** 2;
+    let tail2 = 0; // ‖x[1:]‖²
+    for (let i = j + 1; i < m; i++) tail2 += (W[i * n + j] as number) ** 2;
+    if (tail2 === 0) continue; // nothing below the diagonal: H = I, as LAPACK dlarfg (beta stays 0)
     const x0 = W[j * n + j] as number;
-    const norm = Math.sqrt(norm2);
-    if (norm === 0) continue; // column already zero: H = I (beta stays 0)
+    const norm = Math.sqrt(x0 * x0 + tail2);
     const r = x0 >= 0 ? -norm : norm;
     // v = x − r·e₀; vᵀv = 2‖x‖(‖x‖ + |x₀|)
     V[j * k + j] = x0 - r;

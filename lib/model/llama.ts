@@ -36,6 +36,21 @@ export interface ForwardHooks {
   linearInput?: (name: string, X: Tensor<"f32">) => Tensor<"f32"> | void | Promise<Tensor<"f32"> | void>;
   /** Called with the residual stream f32 `[B·T, d]` after each decoder block. */
   blockOutput?: (layer: number, hidden: Tensor<"f32">) => void | Promise<void>;
+  /**
+   * Called in attention right after RoPE, once per sequence, with that sequence's queries
+   * `q` f32 `[T, nHeads·headDim]` and keys `k` f32 `[T, nKvHeads·headDim]` (views into the
+   * batch); changes made in place are what the attention scores use (online rotation of
+   * Q/K — QuaRot's R3 — or KV-cache quantization).
+   */
+  queryKey?: (
+    layer: number,
+    q: Float32Array,
+    k: Float32Array,
+    T: number,
+    nHeads: number,
+    nKvHeads: number,
+    headDim: number,
+  ) => void | Promise<void>;
 }
 
 /** Options of a forward call. */
@@ -169,6 +184,7 @@ export class LlamaModel {
       const ks = k.data.subarray(b * T * KV * hd, (b + 1) * T * KV * hd);
       applyRope(qs, T, H, hd, rope);
       applyRope(ks, T, KV, hd, rope);
+      await options.hooks?.queryKey?.(layer, qs, ks, T, H, KV, hd);
       const vs = v.data.subarray(b * T * KV * hd, (b + 1) * T * KV * hd);
       for (let h = 0; h < H; h++) {
         const kvh = Math.floor(h / (H / KV)); // grouped-query attention: heads share K/V

@@ -8,7 +8,7 @@
  * @module
  */
 import type { Ops } from "./ops.ts";
-import { type BlasOps, loadBlasOps, requireBlasOps } from "./blas/mod.ts";
+import { loadBlasOps, requireBlasOps } from "./blas/mod.ts";
 import { tsOps } from "./ts/mod.ts";
 
 /** Environment variable that forces a backend. */
@@ -40,7 +40,7 @@ export interface CpuOpsOptions {
  * assert.equal(ops.name, "ts");
  * ```
  */
-export function getCpuOps(options: CpuOpsOptions = {}): Ops | BlasOps {
+export function getCpuOps(options: CpuOpsOptions = {}): Ops {
   const choice = options.prefer ?? envBackend();
   if (choice === "ts") return tsOps;
   if (choice === "blas") return requireBlasOps();

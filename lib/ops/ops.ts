@@ -118,7 +118,8 @@ export interface Ops {
   dequantMatvec(packed: PackedCodes, params: IntQuantParams, x: Tensor<"f32">): Promise<Tensor<"f32">>;
 
   /**
-   * Fast Walsh–Hadamard transform along the rows of x `[rows, n]`: y = x·diag(signs)·H_n·scale.
+   * Fast Walsh–Hadamard transform along the rows of x `[rows, n]`: y = x·diag(signs)·H_nᵀ·scale
+   * (H_n = H_m ⊗ H_{2^k}; Sylvester factors are symmetric, a stored H_m need not be).
    * n = m·2^k where H_n = H_m ⊗ H_{2^k} (H_m given as `hadamardM` ±1 `[m, m]` when m > 1).
    * Default scale 1/√n (orthonormal).
    */

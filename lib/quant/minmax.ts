@@ -15,13 +15,25 @@ import { groupsPerRow, type IntSpec } from "./spec.ts";
 /**
  * Min-max quantization parameters of W `[rows, cols]` for `spec`.
  * @param clip shrink factor of the range in (0, 1] (default 1)
- * @returns scale and zero f32 `[rows, G]` and maxq
+ * @returns scale and zero f32 `[rows, G]` (`[1, 1]` when `spec.perTensor`) and maxq
  */
 export function minmaxParams(W: Tensor<"f32">, spec: IntSpec, clip = 1): IntQuantParams {
   const [rows, cols] = dims2("minmaxParams", "W", W);
   const G = groupsPerRow("minmaxParams", spec, cols);
   assertFinite("minmaxParams", "W", W);
   if (!(clip > 0 && clip <= 1)) throw new RangeError(`minmaxParams: Cannot clip with ratio ${clip}: expected (0, 1]`);
+  if (spec.perTensor) {
+    // One range for the whole tensor: params [1, 1] broadcast to every row and column.
+    let lo = 0, hi = 0;
+    for (let i = 0; i < W.size; i++) {
+      const v = W.data[i] as number;
+      if (v < lo) lo = v;
+      if (v > hi) hi = v;
+    }
+    const p = groupParams(lo * clip, hi * clip, 2 ** spec.bits - 1, spec.symmetric);
+    const one = (v: number) => new Tensor("f32", [1, 1], new Float32Array([v]));
+    return { scale: one(p.scale), zero: one(p.zero), maxq: 2 ** spec.bits - 1 };
+  }
   const gs = cols / G, maxq = 2 ** spec.bits - 1;
   const scale = new Float32Array(rows * G), zero = new Float32Array(rows * G);
   for (let r = 0; r < rows; r++) {

@@ -1,6 +1,19 @@
 // SPDX-License-Identifier: MIT
 /**
- * Integer quantization specs and their canonical ids, e.g. `int4-g128-asym`, `int8-ch-sym`.
+ * Quantization specs and their canonical ids, with exact bits-per-weight accounting.
+ *
+ * | spec | id examples | value |
+ * |---|---|---|
+ * | {@link IntSpec} | `int4-g128-asym`, `int8-ch-sym`, `int8-t-sym` | `scale·(q − zero)` |
+ * | {@link FloatSpec} | `fp8-e4m3-ch`, `fp4-e2m1-g32` | `scale·minifloat(q)` |
+ * | {@link CodebookSpec} | `nf4-g64`, `nf3-ch`, `cb-mine-g64` | `scale·levels[q]` |
+ * | {@link MxSpec} | `mxfp4-e2m1`, `mxfp8-e4m3`, `mxint8` | `2^e·element(q)` per block of 32 |
+ * | {@link LogSpec} | `log2-b4-t`, `log2-b4-ch` | `scale·2^(−q)` (non-negative) |
+ *
+ * Granularity (every spec but MX): `groupSize` columns per group along the row, 0 for one
+ * group per row (per-channel for weights, per-token for activations), `perTensor: true` for
+ * one parameter set for the whole tensor. Scales are accounted as f16 (16 bits), asymmetric
+ * integer zeros as `bits`, MX shared exponents as E8M0 (8 bits).
  *
  * @module
  */
@@ -14,20 +27,118 @@ export interface IntSpec {
   groupSize: number;
   /** Symmetric (zero fixed at the middle code) or asymmetric (zero from the range). */
   symmetric: boolean;
+  /** One scale/zero for the whole tensor (overrides `groupSize`). */
+  perTensor?: boolean;
 }
+
+/** Minifloat element formats (OCP names: FP8 E4M3/E5M2, FP6 E3M2/E2M3, FP4 E2M1). */
+export type MinifloatName = "e4m3" | "e5m2" | "e3m2" | "e2m3" | "e2m1";
+
+/** Scaled minifloat: `scale` per group maps the group's absmax onto the format's max. */
+export interface FloatSpec {
+  format: "fp";
+  element: MinifloatName;
+  groupSize: number;
+  perTensor?: boolean;
+}
+
+/** Non-uniform scalar codebook (NF4, NF3 or an arbitrary sorted table), absmax-scaled. */
+export interface CodebookSpec {
+  format: "codebook";
+  /** `nf4`, `nf3`, or a custom name (letters/digits) with `levels`. */
+  name: string;
+  /** Sorted levels (≤ 256); required for custom names, ignored for nf4/nf3. */
+  levels?: Float32Array;
+  groupSize: number;
+  perTensor?: boolean;
+}
+
+/** OCP Microscaling: blocks of `blockSize` (32) elements share a power-of-two scale (E8M0). */
+export interface MxSpec {
+  format: "mx";
+  element: MinifloatName | "int8";
+  /** Elements per shared scale (default 32, the OCP MX value). */
+  blockSize?: number;
+}
+
+/** Logarithmic quantizer for non-negative values: `q = clamp(round(−log2(x/s)), 0, 2^b − 1)`. */
+export interface LogSpec {
+  format: "log2";
+  bits: number;
+  groupSize: number;
+  perTensor?: boolean;
+}
+
+/** Any quantization format. */
+export type QuantSpec = IntSpec | FloatSpec | CodebookSpec | MxSpec | LogSpec;
+
+/** Bits of each minifloat element format. */
+export const MINIFLOAT_BITS: Readonly<Record<MinifloatName, number>> = {
+  e4m3: 8,
+  e5m2: 8,
+  e3m2: 6,
+  e2m3: 6,
+  e2m1: 4,
+};
+
+/** Default MX block size (OCP MX spec v1.0). */
+export const MX_BLOCK_SIZE = 32;
 
 /** Validates an integer spec against a row length; returns the number of groups per row. */
 export function groupsPerRow(fn: string, spec: IntSpec, cols: number): number {
-  if (!Number.isInteger(spec.bits) || spec.bits < 2 || spec.bits > 8) {
-    throw new RangeError(`${fn}: Cannot quantize to ${spec.bits} bits: bits must be an integer in 2..8`);
+  checkBits(fn, spec.bits);
+  return groupCount(fn, spec, cols);
+}
+
+function checkBits(fn: string, bits: number): void {
+  if (!Number.isInteger(bits) || bits < 2 || bits > 8) {
+    throw new RangeError(`${fn}: Cannot quantize to ${bits} bits: bits must be an integer in 2..8`);
   }
-  if (spec.groupSize === 0) return 1;
+}
+
+function groupCount(fn: string, spec: { groupSize: number; perTensor?: boolean }, cols: number): number {
+  if (spec.perTensor || spec.groupSize === 0) return 1;
   if (!Number.isInteger(spec.groupSize) || spec.groupSize < 1 || cols % spec.groupSize !== 0) {
     throw new RangeError(
       `${fn}: Cannot group ${cols} columns into groups of ${spec.groupSize}: cols must be divisible by groupSize`,
     );
   }
   return cols / spec.groupSize;
+}
+
+/**
+ * Shape `[R, G]` of the parameters of `spec` for a `[rows, cols]` tensor (R = 1 when per-tensor),
+ * after validating bits and group size.
+ */
+export function paramGrid(fn: string, spec: QuantSpec, rows: number, cols: number): { R: number; G: number } {
+  if (spec.format === "int" || spec.format === "log2") checkBits(fn, spec.bits);
+  if (spec.format === "mx") {
+    const b = spec.blockSize ?? MX_BLOCK_SIZE;
+    return { R: rows, G: groupCount(fn, { groupSize: b }, cols) };
+  }
+  return { R: spec.perTensor ? 1 : rows, G: groupCount(fn, spec, cols) };
+}
+
+/** Bits of one code of `spec` (`ceil(log2 L)` for codebooks). */
+export function codeBits(spec: QuantSpec): number {
+  switch (spec.format) {
+    case "int":
+    case "log2":
+      return spec.bits;
+    case "fp":
+      return MINIFLOAT_BITS[spec.element];
+    case "mx":
+      return spec.element === "int8" ? 8 : MINIFLOAT_BITS[spec.element];
+    case "codebook": {
+      const L = spec.name === "nf4" ? 16 : spec.name === "nf3" ? 8 : (spec.levels?.length ?? 0);
+      if (L < 1) throw new RangeError(`codeBits: Cannot size codebook "${spec.name}": it has no levels`);
+      return Math.max(1, Math.ceil(Math.log2(L)));
+    }
+  }
+}
+
+function granularityId(spec: { groupSize: number; perTensor?: boolean }): string {
+  return spec.perTensor ? "t" : spec.groupSize === 0 ? "ch" : `g${spec.groupSize}`;
 }
 
 /**
@@ -39,28 +150,115 @@ export function groupsPerRow(fn: string, spec: IntSpec, cols: number): number {
  * import assert from "node:assert/strict";
  * assert.equal(formatId({ format: "int", bits: 4, groupSize: 128, symmetric: false }), "int4-g128-asym");
  * assert.equal(formatId({ format: "int", bits: 8, groupSize: 0, symmetric: true }), "int8-ch-sym");
+ * assert.equal(formatId({ format: "fp", element: "e2m1", groupSize: 32 }), "fp4-e2m1-g32");
+ * assert.equal(formatId({ format: "mx", element: "e4m3" }), "mxfp8-e4m3");
  * ```
  */
-export function formatId(spec: IntSpec): string {
-  return `int${spec.bits}-${spec.groupSize === 0 ? "ch" : `g${spec.groupSize}`}-${spec.symmetric ? "sym" : "asym"}`;
+export function formatId(spec: QuantSpec): string {
+  switch (spec.format) {
+    case "int":
+      return `int${spec.bits}-${granularityId(spec)}-${spec.symmetric ? "sym" : "asym"}`;
+    case "fp":
+      return `fp${MINIFLOAT_BITS[spec.element]}-${spec.element}-${granularityId(spec)}`;
+    case "codebook":
+      return spec.name === "nf4" || spec.name === "nf3"
+        ? `${spec.name}-${granularityId(spec)}`
+        : `cb-${spec.name}-${granularityId(spec)}`;
+    case "mx": {
+      const b = spec.blockSize ?? MX_BLOCK_SIZE;
+      const base = spec.element === "int8" ? "mxint8" : `mxfp${MINIFLOAT_BITS[spec.element]}-${spec.element}`;
+      return b === MX_BLOCK_SIZE ? base : `${base}-b${b}`;
+    }
+    case "log2":
+      return `log2-b${spec.bits}-${granularityId(spec)}`;
+  }
 }
 
-/** Parses a canonical id back into a spec (`int4-g128-asym`, `int3-ch-sym`). */
+/** Parses an integer id back into a spec (`int4-g128-asym`, `int3-ch-sym`, `int8-t-sym`). */
 export function parseFormatId(id: string): IntSpec {
-  const m = /^int([2-8])-(ch|g(\d+))-(sym|asym)$/.exec(id);
+  const m = /^int([2-8])-(ch|t|g(\d+))-(sym|asym)$/.exec(id);
   if (!m) {
     throw new RangeError(
       `parseFormatId: Cannot parse format id "${id}": expected e.g. "int4-g128-asym" or "int8-ch-sym"`,
     );
   }
-  return { format: "int", bits: Number(m[1]), groupSize: m[3] ? Number(m[3]) : 0, symmetric: m[4] === "sym" };
+  const spec: IntSpec = {
+    format: "int",
+    bits: Number(m[1]),
+    groupSize: m[3] ? Number(m[3]) : 0,
+    symmetric: m[4] === "sym",
+  };
+  if (m[2] === "t") spec.perTensor = true;
+  return spec;
+}
+
+function parseGranularity(g: string): { groupSize: number; perTensor?: boolean } {
+  if (g === "t") return { groupSize: 0, perTensor: true };
+  return { groupSize: g === "ch" ? 0 : Number(g.slice(1)) };
 }
 
 /**
- * Bits per weight of an integer format, codes plus per-group parameters: f16 scale (16 bits)
- * and, for asymmetric formats, a `bits`-wide zero point (as the GPTQ packed layout stores it).
+ * Parses any canonical id (see the module table). Custom codebooks (`cb-…`) cannot be parsed
+ * back, since their levels are not in the id.
+ *
+ * @example
+ * ```ts
+ * import { formatId, parseQuantSpec } from "./spec.ts";
+ * import assert from "node:assert/strict";
+ * for (const id of ["int3-g64-asym", "fp8-e5m2-t", "nf4-g64", "mxfp6-e2m3", "mxint8-b16", "log2-b4-ch"]) {
+ *   assert.equal(formatId(parseQuantSpec(id)), id);
+ * }
+ * ```
  */
-export function bitsPerWeight(spec: IntSpec, cols: number): number {
-  const groupSize = spec.groupSize === 0 ? cols : spec.groupSize;
-  return spec.bits + (16 + (spec.symmetric ? 0 : spec.bits)) / groupSize;
+export function parseQuantSpec(id: string): QuantSpec {
+  const G = "(ch|t|g\\d+)";
+  let m: RegExpExecArray | null;
+  if (id.startsWith("int")) return parseFormatId(id);
+  if ((m = new RegExp(`^fp(\\d)-(e4m3|e5m2|e3m2|e2m3|e2m1)-${G}$`).exec(id))) {
+    const element = m[2] as MinifloatName;
+    if (Number(m[1]) === MINIFLOAT_BITS[element]) return { format: "fp", element, ...parseGranularity(m[3]!) };
+  }
+  if ((m = new RegExp(`^(nf4|nf3)-${G}$`).exec(id))) return { format: "codebook", name: m[1]!, ...parseGranularity(m[2]!) };
+  if ((m = /^mx(?:int8|fp(\d)-(e4m3|e5m2|e3m2|e2m3|e2m1))(?:-b(\d+))?$/.exec(id))) {
+    const element = (m[2] ?? "int8") as MinifloatName | "int8";
+    if (element === "int8" || Number(m[1]) === MINIFLOAT_BITS[element]) {
+      const spec: MxSpec = { format: "mx", element };
+      if (m[3]) spec.blockSize = Number(m[3]);
+      return spec;
+    }
+  }
+  if ((m = new RegExp(`^log2-b([2-8])-${G}$`).exec(id))) {
+    return { format: "log2", bits: Number(m[1]), ...parseGranularity(m[2]!) };
+  }
+  throw new RangeError(
+    `parseQuantSpec: Cannot parse format id "${id}": expected e.g. "int4-g128-asym", "fp8-e4m3-ch", "nf4-g64", "mxfp4-e2m1" or "log2-b4-t"`,
+  );
+}
+
+/**
+ * Bits per weight of a format: codes plus per-group parameters — f16 scales (16 bits), for
+ * asymmetric integers a `bits`-wide zero (the GPTQ packed layout), for MX an 8-bit shared
+ * exponent per block, for a custom codebook its f16 table spread over the tensor.
+ *
+ * @param spec the format
+ * @param cols row length (columns of W)
+ * @param rows rows of W: needed for per-tensor parameters and custom codebook tables (default 1)
+ *
+ * @example
+ * ```ts
+ * import { bitsPerWeight } from "./spec.ts";
+ * import assert from "node:assert/strict";
+ * assert.equal(bitsPerWeight({ format: "int", bits: 4, groupSize: 128, symmetric: false }, 4096), 4 + 20 / 128);
+ * assert.equal(bitsPerWeight({ format: "mx", element: "e2m1" }, 4096), 4.25);
+ * ```
+ */
+export function bitsPerWeight(spec: QuantSpec, cols: number, rows = 1): number {
+  const bits = codeBits(spec);
+  if (spec.format === "mx") return bits + 8 / (spec.blockSize ?? MX_BLOCK_SIZE);
+  const perGroup = spec.perTensor ? rows * cols : spec.groupSize === 0 ? cols : spec.groupSize;
+  const paramBits = 16 + (spec.format === "int" && !spec.symmetric ? spec.bits : 0);
+  const table = spec.format === "codebook" && spec.name !== "nf4" && spec.name !== "nf3"
+    ? 16 * (spec.levels?.length ?? 0) / (rows * cols)
+    : 0;
+  return bits + paramBits / perGroup + table;
 }

@@ -27,7 +27,7 @@ async function golden() {
   }
 }
 
-for (const ops of await cpuBackends()) {
+for (const ops of cpuBackends()) {
   Deno.test(`bundled model matches PyTorch golden logits on ${ops.name}`, async () => {
     const model = await loadLlama(BUNDLED_MODEL_DIR, { ops });
     const g = await golden();

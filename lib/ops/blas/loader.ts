@@ -52,26 +52,6 @@ export const BLAS_SYMBOLS = {
     ],
     result: "void",
   },
-  // void cblas_dgemm(...), same as sgemm in f64
-  cblas_dgemm: {
-    parameters: [
-      "i32",
-      "i32",
-      "i32",
-      "i32",
-      "i32",
-      "i32",
-      "f64",
-      "buffer",
-      "i32",
-      "buffer",
-      "i32",
-      "f64",
-      "buffer",
-      "i32",
-    ],
-    result: "void",
-  },
   // void cblas_dsyrk(order, uplo, trans, N, K, alpha, A, lda, beta, C, ldc)
   cblas_dsyrk: {
     parameters: ["i32", "i32", "i32", "i32", "i32", "f64", "buffer", "i32", "f64", "buffer", "i32"],
@@ -182,7 +162,12 @@ export class BlasUnavailableError extends Error {
   /** `path: reason` for every candidate tried. */
   readonly attempts: readonly string[];
 
-  /** @param attempts `path: reason` lines */
+  /**
+   * Builds the error; the message names the package `libopenblas0`.
+   *
+   * @param attempts `path: reason` lines
+   * @param options `cause`
+   */
   constructor(attempts: readonly string[], options?: ErrorOptions) {
     super(
       `blas: Cannot load OpenBLAS (libopenblas.so.0): ${

@@ -39,7 +39,14 @@ import {
 import { type BlasLibrary, BlasUnavailableError, openBlas } from "./loader.ts";
 import { blasMatmul } from "./matmul.ts";
 
-export { type BlasLibrary, BlasUnavailableError, openBlas, OPENBLAS_ENV, OPENBLAS_PATHS } from "./loader.ts";
+export {
+  BLAS_SYMBOLS,
+  type BlasLibrary,
+  BlasUnavailableError,
+  openBlas,
+  OPENBLAS_ENV,
+  OPENBLAS_PATHS,
+} from "./loader.ts";
 export {
   blasCholesky,
   blasCholeskyInverse,
@@ -54,6 +61,7 @@ export { blasAccumulateHessian } from "./hessian.ts";
 
 /** The blas {@link Ops} plus the library it runs on and a few extra LAPACK routines. */
 export interface BlasOps extends Ops {
+  /** Always "blas". */
   readonly name: "blas";
   /** The opened library (path, `openblas_get_config()`, thread count). */
   readonly library: BlasLibrary;

@@ -49,25 +49,34 @@ export function dequantMatvec(packed: PackedCodes, params: IntQuantParams, x: Te
   const per = codesPerWord(bits);
   const wpr = wordsPerRow(cols, bits);
   const mask = (1 << bits) - 1;
-  const words = packed.words.data;
+  // An Int32 view keeps the words in integer registers (Uint32 values ≥ 2³¹ would be doubles).
+  const words = new Int32Array(packed.words.data.buffer, packed.words.data.byteOffset, packed.words.data.length);
   const xs = x.data;
   const y = new Float32Array(rows * n); // [rows, n]
   const acc = new Float64Array(n);
+  const q = new Uint8Array(cols); // one row of codes, unpacked word by word
   for (let r = 0; r < rows; r++) {
+    const rw = r * wpr;
+    for (let w = 0, c = 0; w < wpr; w++) {
+      let word = words[rw + w] as number;
+      const end = Math.min(cols, c + per);
+      for (; c < end; c++, word >>>= bits) q[c] = word & mask;
+    }
     acc.fill(0);
     const pr = p.R === 1 ? 0 : r * p.G;
-    const rw = r * wpr;
     for (let g = 0; g < p.G; g++) {
       const s = p.scale[pr + g] as number;
       const z = p.zero[pr + g] as number;
       const c1 = (g + 1) * p.groupSize;
-      for (let c = g * p.groupSize; c < c1; c++) {
-        const w32 = words[rw + Math.floor(c / per)] as number;
-        const q = (w32 >>> ((c % per) * bits)) & mask;
-        const w = Math.fround(s * (q - z)); // ŵ exactly as fakeQuantize
-        if (n === 1) {
-          acc[0] = (acc[0] as number) + w * (xs[c] as number);
-        } else {
+      if (n === 1) {
+        let sum = 0;
+        for (let c = g * p.groupSize; c < c1; c++) {
+          sum += Math.fround(s * ((q[c] as number) - z)) * (xs[c] as number); // ŵ exactly as fakeQuantize
+        }
+        acc[0] = (acc[0] as number) + sum;
+      } else {
+        for (let c = g * p.groupSize; c < c1; c++) {
+          const w = Math.fround(s * ((q[c] as number) - z));
           const xc = c * n;
           for (let j = 0; j < n; j++) acc[j] = (acc[j] as number) + w * (xs[xc + j] as number);
         }

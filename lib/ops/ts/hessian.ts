@@ -6,7 +6,7 @@
  * Products of two f32 values are exact in f64, so the only rounding is in the f64 sums.
  * Only the upper triangle is computed (XᵀX is symmetric) and then mirrored, halving the
  * work. Blocked like `matmul`: a `TOKEN_BLOCK × COL_BLOCK` panel of X stays in cache while
- * every row i of H that touches it is updated, four tokens per pass.
+ * the rows of H that touch it are updated, four rows of H × four tokens per pass.
  *
  * @module
  */
@@ -52,8 +52,14 @@ export function accumulateHessian(H: Tensor<"f64">, X: Tensor<"f32">, alpha = 1)
     const j1 = Math.min(n, j0 + COL_BLOCK);
     for (let t0 = 0; t0 < tokens; t0 += TOKEN_BLOCK) {
       const t1 = Math.min(tokens, t0 + TOKEN_BLOCK);
-      for (let i = 0; i < j1; i++) {
-        const ri = i * n;
+      let i = 0;
+      // Four rows of H at a time; the few lower-triangle entries of rows i+1..i+3 computed
+      // on the way are overwritten by the final mirror.
+      for (; i + 3 < j1; i += 4) {
+        const h0 = i * n;
+        const h1 = h0 + n;
+        const h2 = h1 + n;
+        const h3 = h2 + n;
         const jStart = Math.max(i, j0);
         let t = t0;
         for (; t + 3 < t1; t += 4) {
@@ -61,20 +67,50 @@ export function accumulateHessian(H: Tensor<"f64">, X: Tensor<"f32">, alpha = 1)
           const x1 = x0 + n;
           const x2 = x1 + n;
           const x3 = x2 + n;
-          const a0 = alpha * (x[x0 + i] as number);
-          const a1 = alpha * (x[x1 + i] as number);
-          const a2 = alpha * (x[x2 + i] as number);
-          const a3 = alpha * (x[x3 + i] as number);
+          // a{r}{u} = alpha · X[t + u, i + r]
+          const a00 = alpha * (x[x0 + i] as number);
+          const a01 = alpha * (x[x1 + i] as number);
+          const a02 = alpha * (x[x2 + i] as number);
+          const a03 = alpha * (x[x3 + i] as number);
+          const a10 = alpha * (x[x0 + i + 1] as number);
+          const a11 = alpha * (x[x1 + i + 1] as number);
+          const a12 = alpha * (x[x2 + i + 1] as number);
+          const a13 = alpha * (x[x3 + i + 1] as number);
+          const a20 = alpha * (x[x0 + i + 2] as number);
+          const a21 = alpha * (x[x1 + i + 2] as number);
+          const a22 = alpha * (x[x2 + i + 2] as number);
+          const a23 = alpha * (x[x3 + i + 2] as number);
+          const a30 = alpha * (x[x0 + i + 3] as number);
+          const a31 = alpha * (x[x1 + i + 3] as number);
+          const a32 = alpha * (x[x2 + i + 3] as number);
+          const a33 = alpha * (x[x3 + i + 3] as number);
           for (let j = jStart; j < j1; j++) {
-            h[ri + j] = (h[ri + j] as number) +
-              (a0 * (x[x0 + j] as number) + a1 * (x[x1 + j] as number) + a2 * (x[x2 + j] as number) +
-                a3 * (x[x3 + j] as number));
+            const y0 = x[x0 + j] as number;
+            const y1 = x[x1 + j] as number;
+            const y2 = x[x2 + j] as number;
+            const y3 = x[x3 + j] as number;
+            h[h0 + j] = (h[h0 + j] as number) + (a00 * y0 + a01 * y1 + a02 * y2 + a03 * y3);
+            h[h1 + j] = (h[h1 + j] as number) + (a10 * y0 + a11 * y1 + a12 * y2 + a13 * y3);
+            h[h2 + j] = (h[h2 + j] as number) + (a20 * y0 + a21 * y1 + a22 * y2 + a23 * y3);
+            h[h3 + j] = (h[h3 + j] as number) + (a30 * y0 + a31 * y1 + a32 * y2 + a33 * y3);
           }
         }
         for (; t < t1; t++) {
           const x0 = t * n;
-          const a0 = alpha * (x[x0 + i] as number);
-          for (let j = jStart; j < j1; j++) h[ri + j] = (h[ri + j] as number) + a0 * (x[x0 + j] as number);
+          for (let r = 0; r < 4; r++) {
+            const a = alpha * (x[x0 + i + r] as number);
+            const hr = h0 + r * n;
+            for (let j = jStart; j < j1; j++) h[hr + j] = (h[hr + j] as number) + a * (x[x0 + j] as number);
+          }
+        }
+      }
+      for (; i < j1; i++) {
+        const hi = i * n;
+        const jStart = Math.max(i, j0);
+        for (let t = t0; t < t1; t++) {
+          const x0 = t * n;
+          const a = alpha * (x[x0 + i] as number);
+          for (let j = jStart; j < j1; j++) h[hi + j] = (h[hi + j] as number) + a * (x[x0 + j] as number);
         }
       }
     }

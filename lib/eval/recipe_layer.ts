@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: MIT
+/**
+ * The per-linear step of a recipe: observer → (QEP correction) → reconstruction → (LoRC), as a
+ * `LayerQuantizer` for `sequentialQuantize`, or a plain weight quantizer when no Hessian is
+ * needed. Each call returns the dequantized weight, its packed form, and any extra storage
+ * (LoRC factors) for exact bits-per-weight accounting.
+ *
+ * @module
+ */
+import { Tensor } from "../tensor/tensor.ts";
+import type { IntQuantParams, Ops } from "../ops/ops.ts";
+import type { IntSpec } from "../quant/spec.ts";
+import { formatId } from "../quant/spec.ts";
+import { intQuantized, type QuantizedTensor } from "../quant/quantized_tensor.ts";
+import type { LlamaModel } from "../model/llama.ts";
+import { captureLinearInputs } from "../calib/capture.ts";
+import type { SequentialContext } from "../calib/sequential.ts";
+import { gptq, type GroupObserver } from "../reconstruct/gptq.ts";
+import { adaround } from "../reconstruct/adaround.ts";
+import { learnedClip } from "../reconstruct/learned_clip.ts";
+import { qepCorrect, qepCrossHessian } from "../reconstruct/qep.ts";
+import { lorc } from "../reconstruct/lorc.ts";
+import type { Recipe } from "./recipe_types.ts";
+import { observerFor } from "./recipe_observers.ts";
+
+/** What one linear's quantization produced. */
+export interface LayerOutcome {
+  /** Dequantized (fake-quantized) weight f32 `[out, in]`. */
+  weight: Tensor<"f32">;
+  /** Packed codes and parameters. */
+  quantized: QuantizedTensor;
+  /** Storage beyond `quantized`, in bits (LoRC factors). */
+  extraBits: number;
+}
+
+/** Parameters `[rows, G]` of W from a per-slice observer (one call per group). */
+export function paramsFromObserver(W: Tensor<"f32">, spec: IntSpec, observer: GroupObserver): IntQuantParams {
+  const [rows, cols] = W.shape as [number, number];
+  const gs = spec.groupSize === 0 ? cols : spec.groupSize;
+  const G = cols / gs;
+  const scale = new Float32Array(rows * G), zero = new Float32Array(rows * G);
+  const slice = new Float32Array(rows * gs);
+  for (let g = 0; g < G; g++) {
+    for (let r = 0; r < rows; r++) slice.set(W.data.subarray(r * cols + g * gs, r * cols + (g + 1) * gs), r * gs);
+    const p = observer(new Tensor("f32", [rows, gs], slice.slice()), spec);
+    for (let r = 0; r < rows; r++) {
+      scale[r * G + g] = p.scale.data[p.scale.shape[0] === 1 ? 0 : r] as number;
+      zero[r * G + g] = p.zero.data[p.zero.shape[0] === 1 ? 0 : r] as number;
+    }
+  }
+  return {
+    scale: new Tensor("f32", [rows, G], scale),
+    zero: new Tensor("f32", [rows, G], zero),
+    maxq: 2 ** spec.bits - 1,
+  };
+}
+
+/** Round-to-nearest with an observer; no Hessian. */
+export async function rtnLayer(
+  W: Tensor<"f32">,
+  spec: IntSpec,
+  observer: GroupObserver,
+  ops: Ops,
+): Promise<LayerOutcome> {
+  const params = paramsFromObserver(W, spec, observer);
+  const [weight, codes] = await Promise.all([ops.fakeQuantize(W, params), ops.quantizeCodes(W, params)]);
+  const quantized = intQuantized(formatId(spec), codes, spec.bits, { ...params, symmetric: spec.symmetric });
+  return { weight, quantized, extraBits: 0 };
+}
+
+/** Builds the weight quantizer of a recipe (the Hessian may be absent for RTN recipes). */
+export function recipeLayerQuantizer(
+  recipe: Recipe,
+  spec: IntSpec,
+  env: { ops: Ops; reference: LlamaModel; calibration?: ArrayLike<number>; seqLen?: number },
+): (name: string, W: Tensor<"f32">, H: Tensor<"f64"> | undefined, ctx?: SequentialContext) => Promise<LayerOutcome> {
+  const { ops } = env;
+  const observer = observerFor(recipe.observer);
+  const rec = recipe.reconstruction;
+  const qepCache = new Map<string, Map<string, Tensor<"f64">>>();
+  return async (name, W0, H, ctx) => {
+    const needH = rec.kind !== "rtn" || recipe.qep !== undefined;
+    if (needH && H === undefined) {
+      throw new RangeError(
+        `recipe "${recipe.name}": Cannot quantize "${name}" without a Hessian: calibration data is required`,
+      );
+    }
+    let W = W0;
+    if (recipe.qep && H && ctx) {
+      const Hdelta = await crossHessian(name, ctx, env, qepCache);
+      W = await qepCorrect(W0, { Hhat: H, Hdelta }, { ops, ...recipe.qep });
+    }
+    let out: LayerOutcome;
+    if (rec.kind === "rtn") {
+      out = await rtnLayer(W, spec, observer, ops);
+    } else if (rec.kind === "gptq") {
+      const { kind: _, ...o } = rec;
+      const r = await gptq(W, H as Tensor<"f64">, { spec, ops, observer, ...o });
+      out = { weight: r.weight, quantized: r.quantized, extraBits: 0 };
+    } else if (rec.kind === "adaround") {
+      const { kind: _, ...o } = rec;
+      const params = paramsFromObserver(W, spec, observer);
+      const r = await adaround(W, H as Tensor<"f64">, { spec, ops, params, ...o });
+      out = { weight: r.weight, quantized: r.quantized, extraBits: 0 };
+    } else {
+      const { kind: _, ...o } = rec;
+      const r = await learnedClip(W, H as Tensor<"f64">, { spec, ops, ...o });
+      out = { weight: r.weight, quantized: r.quantized, extraBits: 0 };
+    }
+    if (recipe.lorc) {
+      const c = await lorc(W0, out.weight, { ops, ...recipe.lorc });
+      const [rows, cols] = W0.shape as [number, number];
+      out = { ...out, weight: c.weight, extraBits: c.extraBitsPerWeight * rows * cols };
+    }
+    return out;
+  };
+}
+
+/**
+ * QEP's `H_δ` for linear `name`: inputs of the same calibration tokens through the
+ * full-precision reference and through the model quantized so far (`ctx.model`). Linears of
+ * one sequential group share their inputs, so one pair of captures serves the whole group.
+ */
+async function crossHessian(
+  name: string,
+  ctx: SequentialContext,
+  env: { ops: Ops; reference: LlamaModel; calibration?: ArrayLike<number>; seqLen?: number },
+  cache: Map<string, Map<string, Tensor<"f64">>>,
+): Promise<Tensor<"f64">> {
+  const key = `${ctx.layer}:${ctx.groupIndex}`;
+  let byName = cache.get(key);
+  if (!byName) {
+    cache.clear(); // earlier groups are done: keep memory bounded
+    if (!env.calibration || !env.seqLen) {
+      throw new RangeError(`QEP: Cannot capture inputs of "${name}" without calibration data`);
+    }
+    const names = [...ctx.group];
+    const [X, Xhat] = await Promise.all([
+      captureLinearInputs(env.reference, env.calibration, env.seqLen, { names, ops: env.ops }),
+      captureLinearInputs(ctx.model, env.calibration, env.seqLen, { names, ops: env.ops }),
+    ]);
+    byName = new Map();
+    for (const n of names) byName.set(n, await qepCrossHessian(X.get(n)!, Xhat.get(n)!, env.ops));
+    cache.set(key, byName);
+  }
+  return byName.get(name)!;
+}

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+/**
+ * Observers a recipe can name. Each maps to a `GroupObserver`: given the columns of one group
+ * `[rows, n]` it returns per-row `scale`/`zero` `[rows, 1]`. GPTQ calls it when entering each
+ * group (on the updated columns); RTN calls it once per group.
+ *
+ * @module
+ */
+import { type GroupObserver, minmaxObserver } from "../reconstruct/gptq.ts";
+import type { ObserverSpec } from "./recipe_types.ts";
+
+/** Observers by name. Extend by adding entries (the range-setting suite lives in lib/quant). */
+export const RECIPE_OBSERVERS: Record<string, (spec: ObserverSpec) => GroupObserver> = {
+  minmax: () => minmaxObserver,
+};
+
+/** The observer a recipe names (min-max when absent). */
+export function observerFor(spec: ObserverSpec | undefined): GroupObserver {
+  if (!spec) return minmaxObserver;
+  const make = RECIPE_OBSERVERS[spec.kind];
+  if (!make) {
+    throw new RangeError(
+      `observerFor: Cannot use observer "${spec.kind}": available are ${Object.keys(RECIPE_OBSERVERS).join(", ")}`,
+    );
+  }
+  return make(spec);
+}
