@@ -27,3 +27,5 @@ export * from "./lib/quant/mod.ts";
 export * from "./lib/calib/mod.ts";
 export * from "./lib/model/mod.ts";
 export * from "./lib/eval/mod.ts";
+export * from "./lib/reconstruct/mod.ts";
+export * from "./lib/rotate/mod.ts";

@@ -350,7 +350,7 @@ export const GPTQ_BLOCK_WGSL = String.raw`// gptq_block.wgsl: one GPTQ block swe
 //   q   = clamp(round(w[r, j] · inv_scale) + zero, 0, maxq)      (codes)
 //   Q   = scale · (q − zero)
 //   err = (w[r, j] − Q) / Hinv[j, j]
-//   w[r, k] −= err · Hinv[j, k]   for k > j
+//   w[r, k] −= err · Hinv[j, k]   for k > j   (one rounding: fma)
 //
 // Bindings (group 0):
 //   0 w          storage, read_write  W [rows, B], updated in place (a scratch copy)
@@ -365,9 +365,12 @@ export const GPTQ_BLOCK_WGSL = String.raw`// gptq_block.wgsl: one GPTQ block swe
 //   8 params     uniform              Params
 //
 // Dispatch: one invocation per row, 2-D grid of WG-wide workgroups.
-// Numerics: rounding as quantize.wgsl; the division by Hinv[j, j] may be off by 2.5 ulp and
-// the update may be fused into an FMA, so later columns can differ from the CPU by a few ulp
-// and, rarely, a code sitting on a rounding tie by one level.
+// Numerics: rounding as quantize.wgsl. The CPU computes err and the update in f64 and rounds
+// once to f32, i.e. a correctly rounded division and a fused multiply-add; the update here is
+// fma(), which real GPUs fuse (bit-identical to the CPU), while lavapipe evaluates it as a
+// multiply then an add (measured: 1 row in 2048 gets a code one level off at a near-tie, and
+// the error feedback then shifts later columns of that row). WGSL division is within 2.5 ulp
+// (exact on lavapipe).
 
 override WG: u32 = 64u;
 
@@ -408,7 +411,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let flat = row + j;
     atomicOr(&codes[flat / 4u], u32(q) << (8u * (flat % 4u)));
     for (var k = j + 1u; k < bsz; k++) {
-      w[row + k] -= e * hinv[j * bsz + k];
+      w[row + k] = fma(-e, hinv[j * bsz + k], w[row + k]);
     }
   }
 }
@@ -501,13 +504,15 @@ export const HISTOGRAM_WGSL = String.raw`// histogram.wgsl: counts of x in bins 
 //
 // Bindings (group 0):
 //   0 x      storage, read        x [count] (any shape, flattened)
-//   1 hist   storage, read_write  counts [bins] (atomic u32, zero before the dispatch)
-//   2 params uniform              Params
+//   1 edges  storage, read        edges [bins + 1]: edges[b] is the smallest f32 in bin ≥ b
+//                                 by the CPU's f64 rule (edges[0] = −∞, edges[bins] = +∞)
+//   2 hist   storage, read_write  counts [bins] (atomic u32, zero before the dispatch)
+//   3 params uniform              Params
 //
 // Dispatch: ceil(count / per_wg) workgroups as a 2-D grid, workgroup WG.
-// Numerics: bin = clamp(floor((x − lo) · inv_width), 0, bins − 1) in f32 with
-// inv_width = fround(bins / (hi − lo)) from the host; a value within an ulp of a bin edge may
-// land in the neighbouring bin compared to an f64 reference. NaN lands in an unspecified bin.
+// Numerics: the f32 estimate clamp(floor((x − lo) · inv_width), 0, bins − 1) is corrected
+// against the host's f32 edges (exact comparisons), so every value lands in the bin the
+// CPU's f64 rule floor((x − lo) · bins / (hi − lo)) gives. NaN lands in an unspecified bin.
 
 override WG: u32 = 256u;
 override LOCAL_BINS: u32 = 2048u;
@@ -522,14 +527,27 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> hist: array<atomic<u32>>;
-@group(0) @binding(2) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> edges: array<f32>;
+@group(0) @binding(2) var<storage, read_write> hist: array<atomic<u32>>;
+@group(0) @binding(3) var<uniform> params: Params;
 
 var<workgroup> local_hist: array<atomic<u32>, LOCAL_BINS>;
 
+const MAX_FIX_STEPS: u32 = 4u;  // the f32 estimate is off by at most one bin in practice
+
 fn bin_of(v: f32) -> u32 {
   let t = clamp(floor((v - params.lo) * params.inv_width), 0.0, f32(params.bins - 1u));
-  return min(u32(t), params.bins - 1u);
+  var b = min(u32(t), params.bins - 1u);
+  for (var step = 0u; step < MAX_FIX_STEPS; step++) {
+    if (b + 1u < params.bins && v >= edges[b + 1u]) {
+      b++;
+    } else if (b > 0u && v < edges[b]) {
+      b--;
+    } else {
+      break;
+    }
+  }
+  return b;
 }
 
 @compute @workgroup_size(WG)

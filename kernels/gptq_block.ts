@@ -15,7 +15,7 @@ import { emptyTensor, type GpuTensor, readTensors, upload } from "./runtime/buff
 import type { GpuContext } from "./runtime/device.ts";
 import { grid, type KernelSpec, runKernels } from "./runtime/dispatch.ts";
 import { defineParams } from "./runtime/params.ts";
-import { checkFinite, resolveIntParams } from "../lib/ops/ts/_check.ts";
+import { checkFinite } from "../lib/ops/ts/_check.ts";
 import { matrix } from "./_checks.ts";
 import { type GpuIntParams, uploadIntParams } from "./quantize.ts";
 import { GPTQ_BLOCK_WGSL } from "./_wgsl.gen.ts";
@@ -120,8 +120,9 @@ export async function gptqBlock(
 ): Promise<GptqBlockResult> {
   const fn = "gptqBlock";
   const [rows, B] = checkBlock(W, Hinv);
-  // The CPU backend's preconditions, with its messages.
-  if (resolveIntParams(fn, rows, B, params).G !== 1) {
+  using gp = uploadIntParams(ctx, fn, rows, B, params); // validates params like the CPU backend
+  // The CPU backend's other preconditions, with its messages.
+  if (gp.groups !== 1) {
     throw new TypeError(
       `${fn}: Cannot use params of shape ${formatShape(params.scale.shape)}: the block lies in one group, ` +
         `expected [${rows}, 1] or [1, 1]`,
@@ -140,7 +141,6 @@ export async function gptqBlock(
       }
     }
   }
-  using gp = uploadIntParams(ctx, fn, rows, B, params);
   using gW = upload(ctx, W);
   using gH = upload(ctx, Hinv);
   using out = await gptqBlockGpu(ctx, gW, gH, gp);

@@ -8,7 +8,7 @@
 //   q   = clamp(round(w[r, j] · inv_scale) + zero, 0, maxq)      (codes)
 //   Q   = scale · (q − zero)
 //   err = (w[r, j] − Q) / Hinv[j, j]
-//   w[r, k] −= err · Hinv[j, k]   for k > j
+//   w[r, k] −= err · Hinv[j, k]   for k > j   (one rounding: fma)
 //
 // Bindings (group 0):
 //   0 w          storage, read_write  W [rows, B], updated in place (a scratch copy)
@@ -23,9 +23,12 @@
 //   8 params     uniform              Params
 //
 // Dispatch: one invocation per row, 2-D grid of WG-wide workgroups.
-// Numerics: rounding as quantize.wgsl; the division by Hinv[j, j] may be off by 2.5 ulp and
-// the update may be fused into an FMA, so later columns can differ from the CPU by a few ulp
-// and, rarely, a code sitting on a rounding tie by one level.
+// Numerics: rounding as quantize.wgsl. The CPU computes err and the update in f64 and rounds
+// once to f32, i.e. a correctly rounded division and a fused multiply-add; the update here is
+// fma(), which real GPUs fuse (bit-identical to the CPU), while lavapipe evaluates it as a
+// multiply then an add (measured: 1 row in 2048 gets a code one level off at a near-tie, and
+// the error feedback then shifts later columns of that row). WGSL division is within 2.5 ulp
+// (exact on lavapipe).
 
 override WG: u32 = 64u;
 
@@ -66,7 +69,7 @@ fn main(@builtin(global_invocation_id) gid: vec3u, @builtin(num_workgroups) nwg:
     let flat = row + j;
     atomicOr(&codes[flat / 4u], u32(q) << (8u * (flat % 4u)));
     for (var k = j + 1u; k < bsz; k++) {
-      w[row + k] -= e * hinv[j * bsz + k];
+      w[row + k] = fma(-e, hinv[j * bsz + k], w[row + k]);
     }
   }
 }

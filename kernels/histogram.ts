@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: MIT
 /**
  * Histogram on WebGPU (kernel: `histogram.wgsl`): per-workgroup histograms in workgroup
- * memory merged with atomics.
+ * memory merged with atomics; bins agree exactly with the CPU's f64 rule.
  *
  * @module
  */
-import type { Tensor } from "../lib/tensor/tensor.ts";
+import { Tensor } from "../lib/tensor/tensor.ts";
 import { emptyTensor, type GpuTensor, upload } from "./runtime/buffers.ts";
 import type { GpuContext } from "./runtime/device.ts";
 import { grid, type KernelSpec, runKernels } from "./runtime/dispatch.ts";
@@ -22,7 +22,7 @@ const PER_WORKGROUP = 4096;
 export const HISTOGRAM_KERNEL: KernelSpec = {
   name: "histogram",
   code: HISTOGRAM_WGSL,
-  bindings: ["read", "rw", "uniform"],
+  bindings: ["read", "read", "rw", "uniform"],
   params: defineParams([
     ["count", "u32"],
     ["bins", "u32"],
@@ -32,6 +32,56 @@ export const HISTOGRAM_KERNEL: KernelSpec = {
     ["per_wg", "u32"],
   ]),
 };
+
+const F32 = new Float32Array(1);
+const U32 = new Uint32Array(F32.buffer);
+
+/** Maps an f32 to an integer key with the same order (−∞ < ... < −0 < +0 < ... < +∞). */
+function keyOf(v: number): number {
+  F32[0] = v;
+  const u = U32[0] as number;
+  return u >= 0x80000000 ? 0xffffffff - u : u + 0x80000000;
+}
+
+/** Inverse of {@link keyOf}. */
+function valueOf(key: number): number {
+  U32[0] = key >= 0x80000000 ? key - 0x80000000 : 0xffffffff - key;
+  return F32[0] as number;
+}
+
+/**
+ * Bin edges as f32: `edges[b]` is the smallest f32 v that the CPU's f64 rule
+ * `floor((v − lo) · (bins / (hi − lo)))` puts in bin ≥ b; `edges[0] = −∞`, `edges[bins] = +∞`.
+ * The kernel corrects its f32 estimate against them, so both backends bin identically.
+ * Each edge is a bisection over f32 values (ordered as integer keys) around `lo + b / k`.
+ */
+export function binEdges(bins: number, lo: number, hi: number): Float32Array {
+  const k = bins / (hi - lo);
+  const minKey = keyOf(-Infinity);
+  const maxKey = keyOf(Infinity);
+  const edges = new Float32Array(bins + 1);
+  edges[0] = -Infinity;
+  edges[bins] = Infinity;
+  for (let b = 1; b < bins; b++) {
+    const reaches = (key: number) => Math.floor((valueOf(key) - lo) * k) >= b;
+    // Bracket (below, above] with reaches(above) and not reaches(below), by doubling steps.
+    const guess = keyOf(Math.fround(lo + b / k));
+    let below = guess;
+    let above = guess;
+    if (reaches(guess)) {
+      for (let step = 1; below > minKey && reaches(below); step *= 2) below = Math.max(minKey, guess - step);
+    } else {
+      for (let step = 1; above < maxKey && !reaches(above); step *= 2) above = Math.min(maxKey, guess + step);
+    }
+    while (above - below > 1) {
+      const mid = Math.floor((below + above) / 2);
+      if (reaches(mid)) above = mid;
+      else below = mid;
+    }
+    edges[b] = valueOf(above);
+  }
+  return edges;
+}
 
 function checkHistogramArgs(bins: number, lo: number, hi: number): void {
   const fn = "histogram";
@@ -65,10 +115,11 @@ export async function histogramGpu(
   const hist = emptyTensor(ctx, "u32", [bins]);
   const count = x.size;
   if (count === 0) return hist;
+  using edges = upload(ctx, new Tensor("f32", [bins + 1], binEdges(bins, lo, hi)));
   try {
     await runKernels(ctx, "histogram", [{
       kernel: HISTOGRAM_KERNEL,
-      tensors: [x, hist],
+      tensors: [x, edges, hist],
       params: {
         count,
         bins,
@@ -89,8 +140,7 @@ export async function histogramGpu(
 
 /**
  * Histogram of all elements into `bins` equal bins over [lo, hi]; values outside land in the
- * end bins (same contract as `Ops.histogram`; bins computed in f32, so a value within an ulp
- * of an edge may be counted in the neighbouring bin compared to the f64 CPU reference).
+ * end bins (same contract as `Ops.histogram`, identical counts: see {@link binEdges}).
  *
  * @param ctx device context
  * @param x f32 tensor of any shape (no NaN)

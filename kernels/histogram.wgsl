@@ -5,13 +5,15 @@
 //
 // Bindings (group 0):
 //   0 x      storage, read        x [count] (any shape, flattened)
-//   1 hist   storage, read_write  counts [bins] (atomic u32, zero before the dispatch)
-//   2 params uniform              Params
+//   1 edges  storage, read        edges [bins + 1]: edges[b] is the smallest f32 in bin ≥ b
+//                                 by the CPU's f64 rule (edges[0] = −∞, edges[bins] = +∞)
+//   2 hist   storage, read_write  counts [bins] (atomic u32, zero before the dispatch)
+//   3 params uniform              Params
 //
 // Dispatch: ceil(count / per_wg) workgroups as a 2-D grid, workgroup WG.
-// Numerics: bin = clamp(floor((x − lo) · inv_width), 0, bins − 1) in f32 with
-// inv_width = fround(bins / (hi − lo)) from the host; a value within an ulp of a bin edge may
-// land in the neighbouring bin compared to an f64 reference. NaN lands in an unspecified bin.
+// Numerics: the f32 estimate clamp(floor((x − lo) · inv_width), 0, bins − 1) is corrected
+// against the host's f32 edges (exact comparisons), so every value lands in the bin the
+// CPU's f64 rule floor((x − lo) · bins / (hi − lo)) gives. NaN lands in an unspecified bin.
 
 override WG: u32 = 256u;
 override LOCAL_BINS: u32 = 2048u;
@@ -26,14 +28,27 @@ struct Params {
 }
 
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-@group(0) @binding(1) var<storage, read_write> hist: array<atomic<u32>>;
-@group(0) @binding(2) var<uniform> params: Params;
+@group(0) @binding(1) var<storage, read> edges: array<f32>;
+@group(0) @binding(2) var<storage, read_write> hist: array<atomic<u32>>;
+@group(0) @binding(3) var<uniform> params: Params;
 
 var<workgroup> local_hist: array<atomic<u32>, LOCAL_BINS>;
 
+const MAX_FIX_STEPS: u32 = 4u;  // the f32 estimate is off by at most one bin in practice
+
 fn bin_of(v: f32) -> u32 {
   let t = clamp(floor((v - params.lo) * params.inv_width), 0.0, f32(params.bins - 1u));
-  return min(u32(t), params.bins - 1u);
+  var b = min(u32(t), params.bins - 1u);
+  for (var step = 0u; step < MAX_FIX_STEPS; step++) {
+    if (b + 1u < params.bins && v >= edges[b + 1u]) {
+      b++;
+    } else if (b > 0u && v < edges[b]) {
+      b--;
+    } else {
+      break;
+    }
+  }
+  return b;
 }
 
 @compute @workgroup_size(WG)

@@ -46,3 +46,4 @@ export { fwht, fwhtGpu } from "./fwht.ts";
 export type { FwhtGpuOptions, FwhtOptions } from "./fwht.ts";
 export { gptqBlock, gptqBlockGpu } from "./gptq_block.ts";
 export type { GpuGptqBlockResult } from "./gptq_block.ts";
+export { type BackendOptions, getBackend } from "./backend.ts";

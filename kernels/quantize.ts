@@ -13,7 +13,7 @@ import { emptyTensor, type GpuTensor, upload } from "./runtime/buffers.ts";
 import type { GpuContext } from "./runtime/device.ts";
 import { grid, type KernelSpec, runKernels } from "./runtime/dispatch.ts";
 import { defineParams } from "./runtime/params.ts";
-import { matrix, type ParamLayout } from "./_checks.ts";
+import { matrix } from "./_checks.ts";
 import { QUANTIZE_WGSL } from "./_wgsl.gen.ts";
 
 const WG = 256;
@@ -36,13 +36,20 @@ export const QUANTIZE_KERNEL: KernelSpec = {
 };
 
 /** Integer quantization parameters on the device (see `IntQuantParams`). */
-export interface GpuIntParams extends ParamLayout, Disposable {
+export interface GpuIntParams extends Disposable {
+  /** R: rows of parameters, 1 (broadcast) or rows. */
+  paramRows: number;
+  /** G: groups per row. */
+  groups: number;
+  /** cols / G. */
+  groupSize: number;
   /** f32 `[R, G]`. */
   scale: GpuTensor<"f32">;
   /** f32 `[R, G]`. */
   zero: GpuTensor<"f32">;
   /** f32 `[R, G]`, `fround(1 / scale)`. */
   invScale: GpuTensor<"f32">;
+  /** Largest code, `2^bits − 1`. */
   maxq: number;
 }
 

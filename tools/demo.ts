@@ -3,13 +3,14 @@
  * `deno task demo`: the bundled model at full precision, then round-to-nearest at
  * W8/W4/W3, per channel and in groups of 128, as a results table on stdout.
  *
- * Usage: deno task demo [--windows N|all] [--backend ts|blas]
+ * Usage: deno task demo [--windows N|all] [--backend ts|blas|webgpu]
  *
  * Evaluation uses the papers' perplexity protocol on the test split (non-overlapping windows
  * of 256 tokens). By default a fixed prefix of the windows is evaluated so that the demo
  * finishes in about a minute even without OpenBLAS; the table says how many.
  */
-import { getCpuOps } from "../lib/ops/backend.ts";
+import { getBackend } from "../kernels/backend.ts";
+import type { BackendName } from "../lib/ops/ops.ts";
 import { BUNDLED_MODEL_DIR, loadLlama } from "../lib/model/load.ts";
 import { loadSplit } from "../lib/calib/corpus.ts";
 import { evaluateLm } from "../lib/eval/perplexity.ts";
@@ -27,14 +28,14 @@ function arg(name: string): string | undefined {
   return i >= 0 ? Deno.args[i + 1] : undefined;
 }
 
-const prefer = arg("backend") as "ts" | "blas" | undefined;
-const ops = getCpuOps(prefer ? { prefer } : {});
+const prefer = arg("backend") as BackendName | undefined;
+const ops = await getBackend(prefer ? { prefer } : {});
 const t0 = performance.now();
 const model = await loadLlama(BUNDLED_MODEL_DIR, { ops });
 const test = await loadSplit("test");
 const total = Math.floor(test.length / SEQ_LEN);
 const w = arg("windows");
-const windows = w === "all" ? total : Number(w ?? DEFAULT_WINDOWS[ops.name === "blas" ? "blas" : "ts"]);
+const windows = w === "all" ? total : Number(w ?? DEFAULT_WINDOWS[ops.name === "ts" ? "ts" : "blas"]);
 console.log(`quantlab demo: ${model.source}`);
 console.log(
   `backend ${ops.name} (${ops.info}); test split ${test.length} bytes = ${total} windows of ${SEQ_LEN}; evaluating the first ${windows}${

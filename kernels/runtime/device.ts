@@ -11,9 +11,13 @@ import { PipelineCache } from "./pipeline_cache.ts";
 
 /** What the adapter says about itself (strings may be empty on some platforms). */
 export interface GpuAdapterSummary {
+  /** Vendor name or PCI id. */
   vendor: string;
+  /** GPU family, e.g. "ampere". */
   architecture: string;
+  /** Device name or id. */
   device: string;
+  /** Driver's human-readable description, e.g. "llvmpipe (LLVM 15.0.6, 256 bits)". */
   description: string;
 }
 
@@ -21,12 +25,15 @@ export interface GpuAdapterSummary {
 export interface GpuLostInfo {
   /** `"destroyed"` or `"unknown"`. */
   reason: string;
+  /** The implementation's explanation. */
   message: string;
 }
 
 /** A WebGPU device plus what the kernels need to know about it. */
 export interface GpuContext {
+  /** The device every kernel runs on. */
   readonly device: GPUDevice;
+  /** What the adapter says about itself. */
   readonly adapterInfo: GpuAdapterSummary;
   /** True for software adapters (lavapipe, llvmpipe, SwiftShader, or an adapter that says so). */
   readonly isFallbackAdapter: boolean;

@@ -91,6 +91,7 @@ function checkLimits(ctx: GpuContext, fn: string, step: DispatchStep): void {
 export async function runKernels(ctx: GpuContext, fn: string, steps: readonly DispatchStep[]): Promise<void> {
   assertUsable(ctx, fn);
   for (const step of steps) checkLimits(ctx, fn, step);
+  const paramBytes = steps.map((s) => new Uint8Array(encodeParams(s.kernel.name, s.kernel.params, s.params)));
   const compiled = await Promise.all(steps.map((s) => ctx.pipelines.get(s.kernel, s.constants)));
   assertUsable(ctx, fn);
   const { device } = ctx;
@@ -102,14 +103,13 @@ export async function runKernels(ctx: GpuContext, fn: string, steps: readonly Di
   const pass = encoder.beginComputePass({ label: fn });
   steps.forEach((step, i) => {
     const { pipeline, layout } = compiled[i]!;
+    const bytes = paramBytes[i]!;
     const uniform = device.createBuffer({
-      size: Math.max(16, Math.ceil(step.kernel.params.size / 16) * 16),
+      size: bytes.byteLength,
       usage: GPUBufferUsage.UNIFORM,
       mappedAtCreation: true,
     });
-    new Uint8Array(uniform.getMappedRange()).set(
-      new Uint8Array(encodeParams(step.kernel.name, step.kernel.params, step.params)),
-    );
+    new Uint8Array(uniform.getMappedRange()).set(bytes);
     uniform.unmap();
     uniforms.push(uniform);
     let t = 0;

@@ -9,6 +9,8 @@
 /** Thrown when a WebGPU device is required but none can be obtained (no adapter, no device). */
 export class GpuUnavailableError extends Error {
   /**
+   * Creates the error.
+   *
    * @param message what was attempted and why it failed
    * @param options `{ cause }` when wrapping an underlying failure
    */
@@ -46,6 +48,8 @@ export class ShaderCompileError extends Error {
   readonly kernel: string;
 
   /**
+   * Creates the error; the message lists every diagnostic as `[error at line:col] text`.
+   *
    * @param kernel kernel name
    * @param diagnostics compiler errors (may be empty when only a validation message exists)
    * @param source the WGSL text

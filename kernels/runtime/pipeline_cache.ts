@@ -29,8 +29,11 @@ export type OverrideConstants = Readonly<Record<string, number>>;
 
 /** A compiled kernel: the pipeline and its explicit bind group layout. */
 export interface CompiledKernel {
+  /** The kernel it was compiled from. */
   readonly kernel: KernelDef;
+  /** The compute pipeline (entry point `main`). */
   readonly pipeline: GPUComputePipeline;
+  /** Bind group layout of group 0, from the kernel's binding table. */
   readonly layout: GPUBindGroupLayout;
 }
 
@@ -45,7 +48,11 @@ export class PipelineCache {
   readonly #device: GPUDevice;
   readonly #entries = new Map<string, Promise<CompiledKernel>>();
 
-  /** @param device the device pipelines are created on */
+  /**
+   * Creates an empty cache.
+   *
+   * @param device the device pipelines are created on
+   */
   constructor(device: GPUDevice) {
     this.#device = device;
   }

@@ -76,7 +76,9 @@ export class HessianCapture {
     if (sharedWith === undefined) this.seen.set(X, name);
     if (this.owner.get(name) !== undefined && this.owner.get(name) !== name) {
       throw new Error(
-        `HessianCapture: linear "${name}" shared its input with "${this.owner.get(name)}" in an earlier batch but not in this one`,
+        `HessianCapture: linear "${name}" shared its input with "${
+          this.owner.get(name)
+        }" in an earlier batch but not in this one`,
       );
     }
     this.owner.set(name, name);

@@ -56,7 +56,9 @@ export class HessianAccumulator {
    */
   constructor(n: number, options: HessianAccumulatorOptions = {}) {
     if (!Number.isInteger(n) || n < 1) {
-      throw new RangeError(`HessianAccumulator: Cannot accumulate a Hessian of size ${n}: n must be a positive integer`);
+      throw new RangeError(
+        `HessianAccumulator: Cannot accumulate a Hessian of size ${n}: n must be a positive integer`,
+      );
     }
     this.n = n;
     this.ops = options.ops ?? tsOps;
@@ -90,12 +92,12 @@ export class HessianAccumulator {
     const total = this.tokens + b;
     const decay = this.tokens / total;
     const h = this.H.data;
-    if (decay !== 1) for (let i = 0; i < h.length; i++) h[i] = (h[i] as number) * decay;
+    if (decay !== 1) { for (let i = 0; i < h.length; i++) h[i] = (h[i] as number) * decay; }
     try {
       await this.ops.accumulateHessian(this.H, X, 2 / total);
     } catch (e) {
       // Undo the decay so a rejected batch (NaN/Inf) leaves the running mean unchanged.
-      if (decay !== 0) for (let i = 0; i < h.length; i++) h[i] = (h[i] as number) / decay;
+      if (decay !== 0) { for (let i = 0; i < h.length; i++) h[i] = (h[i] as number) / decay; }
       throw e;
     }
     this.tokens = total;

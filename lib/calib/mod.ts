@@ -20,3 +20,4 @@ export * from "./hessian.ts";
 export * from "./capture.ts";
 export * from "./sequential.ts";
 export * from "./metrics.ts";
+export * from "./act_stats.ts";

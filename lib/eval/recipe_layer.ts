@@ -8,6 +8,7 @@
  * @module
  */
 import { Tensor } from "../tensor/tensor.ts";
+import { f16BitsToF32, f32ToF16Bits } from "../tensor/numeric.ts";
 import type { IntQuantParams, Ops } from "../ops/ops.ts";
 import type { IntSpec } from "../quant/spec.ts";
 import { formatId } from "../quant/spec.ts";
@@ -20,7 +21,9 @@ import { adaround } from "../reconstruct/adaround.ts";
 import { learnedClip } from "../reconstruct/learned_clip.ts";
 import { qepCorrect, qepCrossHessian } from "../reconstruct/qep.ts";
 import { lorc } from "../reconstruct/lorc.ts";
-import type { Recipe } from "./recipe_types.ts";
+import { HESSIAN_RECONSTRUCTIONS, type Recipe } from "./recipe_types.ts";
+import { neuqiParams, neuqiQuantize } from "../quant/neuqi.ts";
+import { sinqQuantize } from "../quant/sinq.ts";
 import { observerFor } from "./recipe_observers.ts";
 
 /** What one linear's quantization produced. */
@@ -34,7 +37,11 @@ export interface LayerOutcome {
 }
 
 /** Parameters `[rows, G]` of W from a per-slice observer (one call per group). */
-export function paramsFromObserver(W: Tensor<"f32">, spec: IntSpec, observer: GroupObserver): IntQuantParams {
+export async function paramsFromObserver(
+  W: Tensor<"f32">,
+  spec: IntSpec,
+  observer: GroupObserver,
+): Promise<IntQuantParams> {
   const [rows, cols] = W.shape as [number, number];
   const gs = spec.groupSize === 0 ? cols : spec.groupSize;
   const G = cols / gs;
@@ -42,7 +49,7 @@ export function paramsFromObserver(W: Tensor<"f32">, spec: IntSpec, observer: Gr
   const slice = new Float32Array(rows * gs);
   for (let g = 0; g < G; g++) {
     for (let r = 0; r < rows; r++) slice.set(W.data.subarray(r * cols + g * gs, r * cols + (g + 1) * gs), r * gs);
-    const p = observer(new Tensor("f32", [rows, gs], slice.slice()), spec);
+    const p = await observer(new Tensor("f32", [rows, gs], slice.slice()), spec);
     for (let r = 0; r < rows; r++) {
       scale[r * G + g] = p.scale.data[p.scale.shape[0] === 1 ? 0 : r] as number;
       zero[r * G + g] = p.zero.data[p.zero.shape[0] === 1 ? 0 : r] as number;
@@ -62,10 +69,33 @@ export async function rtnLayer(
   observer: GroupObserver,
   ops: Ops,
 ): Promise<LayerOutcome> {
-  const params = paramsFromObserver(W, spec, observer);
+  return await rtnWithParams(W, spec, await paramsFromObserver(W, spec, observer), ops);
+}
+
+/** Round-to-nearest with given parameters `[rows, G]`. */
+export async function rtnWithParams(
+  W: Tensor<"f32">,
+  spec: IntSpec,
+  params: IntQuantParams,
+  ops: Ops,
+): Promise<LayerOutcome> {
   const [weight, codes] = await Promise.all([ops.fakeQuantize(W, params), ops.quantizeCodes(W, params)]);
   const quantized = intQuantized(formatId(spec), codes, spec.bits, { ...params, symmetric: spec.symmetric });
   return { weight, quantized, extraBits: 0 };
+}
+
+/** Rounds every scale to the nearest f16 value (kept > 0), as the f16 storage will hold it. */
+export function roundScalesF16(p: IntQuantParams): IntQuantParams {
+  const scale = Float32Array.from(p.scale.data, (s) => {
+    const h = f16BitsToF32(f32ToF16Bits(s));
+    return h > 0 ? h : 2 ** -24;
+  });
+  return { scale: new Tensor("f32", p.scale.shape, scale), zero: p.zero, maxq: p.maxq };
+}
+
+/** An observer whose scales are rounded to f16. */
+export function f16Scales(observer: GroupObserver): GroupObserver {
+  return async (W, spec) => roundScalesF16(await observer(W, spec));
 }
 
 /** Builds the weight quantizer of a recipe (the Hessian may be absent for RTN recipes). */
@@ -75,11 +105,12 @@ export function recipeLayerQuantizer(
   env: { ops: Ops; reference: LlamaModel; calibration?: ArrayLike<number>; seqLen?: number },
 ): (name: string, W: Tensor<"f32">, H: Tensor<"f64"> | undefined, ctx?: SequentialContext) => Promise<LayerOutcome> {
   const { ops } = env;
-  const observer = observerFor(recipe.observer);
+  // Scales are stored as f16 (bits-per-weight accounting, GPTQ export): quantize with exactly those.
+  const observer = f16Scales(observerFor(recipe.observer));
   const rec = recipe.reconstruction;
   const qepCache = new Map<string, Map<string, Tensor<"f64">>>();
   return async (name, W0, H, ctx) => {
-    const needH = rec.kind !== "rtn" || recipe.qep !== undefined;
+    const needH = HESSIAN_RECONSTRUCTIONS.includes(rec.kind) || recipe.qep !== undefined;
     if (needH && H === undefined) {
       throw new RangeError(
         `recipe "${recipe.name}": Cannot quantize "${name}" without a Hessian: calibration data is required`,
@@ -99,13 +130,29 @@ export function recipeLayerQuantizer(
       out = { weight: r.weight, quantized: r.quantized, extraBits: 0 };
     } else if (rec.kind === "adaround") {
       const { kind: _, ...o } = rec;
-      const params = paramsFromObserver(W, spec, observer);
+      const params = await paramsFromObserver(W, spec, observer);
       const r = await adaround(W, H as Tensor<"f64">, { spec, ops, params, ...o });
+      out = { weight: r.weight, quantized: r.quantized, extraBits: 0 };
+    } else if (rec.kind === "neuqi") {
+      const p = neuqiParams(W, spec, {
+        H: H as Tensor<"f64">,
+        ...(rec.scaleSteps !== undefined && { scaleSteps: rec.scaleSteps }),
+      });
+      const params = roundScalesF16(p);
+      const { weight, codes } = neuqiQuantize(W, params);
+      const quantized = intQuantized(formatId(spec), codes, spec.bits, { ...params, symmetric: false });
+      out = { weight, quantized, extraBits: 0 };
+    } else if (rec.kind === "sinq") {
+      const cols = W.shape[1] as number;
+      const r = await sinqQuantize(W, { ...spec, groupSize: spec.groupSize || cols }, {
+        ops,
+        ...(rec.iterations !== undefined && { iterations: rec.iterations }),
+      });
       out = { weight: r.weight, quantized: r.quantized, extraBits: 0 };
     } else {
       const { kind: _, ...o } = rec;
       const r = await learnedClip(W, H as Tensor<"f64">, { spec, ops, ...o });
-      out = { weight: r.weight, quantized: r.quantized, extraBits: 0 };
+      out = await rtnWithParams(W, spec, roundScalesF16(r.params), ops);
     }
     if (recipe.lorc) {
       const c = await lorc(W0, out.weight, { ops, ...recipe.lorc });

@@ -7,11 +7,18 @@
  * @module
  */
 import { type GroupObserver, minmaxObserver } from "../reconstruct/gptq.ts";
+import type { IntQuantParams } from "../ops/ops.ts";
+import { mseSearch } from "../quant/mse.ts";
 import type { ObserverSpec } from "./recipe_types.ts";
 
 /** Observers by name. Extend by adding entries (the range-setting suite lives in lib/quant). */
 export const RECIPE_OBSERVERS: Record<string, (spec: ObserverSpec) => GroupObserver> = {
   minmax: () => minmaxObserver,
+  /** Weight-space Lp clipping search (lib/quant/mse.ts; options `grid`, `maxShrink`, `norm`). */
+  mse: (o) => async (W, spec) => {
+    const { kind: _, ...opts } = o;
+    return (await mseSearch(W, spec, opts)).params as IntQuantParams;
+  },
 };
 
 /** The observer a recipe names (min-max when absent). */

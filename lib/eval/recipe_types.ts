@@ -9,7 +9,7 @@
 
 /** An equivalent transform applied to the full-precision model before quantization. */
 export interface TransformSpec {
-  /** `hadamard` (QuaRot-style rotation), `awq`, `sinq`, ... (see `RECIPE_TRANSFORMS`). */
+  /** `hadamard` (QuaRot-style rotation; `online: false` skips the online R4), `awq` (see `RECIPE_TRANSFORMS`). */
   kind: string;
   /** Seed of randomized transforms. */
   seed?: number;
@@ -19,7 +19,7 @@ export interface TransformSpec {
 
 /** Range setting (scale/zero per group). */
 export interface ObserverSpec {
-  /** `minmax` (default), `mse`, `neuqi`, ... (see `RECIPE_OBSERVERS`). */
+  /** `minmax` (default), `mse` (see `RECIPE_OBSERVERS`). */
   kind: string;
   [option: string]: unknown;
 }
@@ -29,7 +29,14 @@ export type ReconstructionSpec =
   | { kind: "rtn" }
   | { kind: "gptq"; actOrder?: boolean; staticGroups?: boolean; blockSize?: number; dampRatio?: number }
   | { kind: "adaround"; iterations?: number; learningRate?: number; regWeight?: number }
-  | { kind: "lwc"; iterations?: number; learningRate?: number };
+  | { kind: "lwc"; iterations?: number; learningRate?: number }
+  | { kind: "neuqi"; scaleSteps?: number }
+  | { kind: "sinq"; iterations?: number };
+
+/** Reconstruction kinds that need the layer Hessian. */
+export const HESSIAN_RECONSTRUCTIONS: readonly string[] = ["gptq", "adaround", "lwc", "neuqi"];
+/** Transforms that need calibration data. */
+export const CALIBRATED_TRANSFORMS: readonly string[] = ["awq"];
 
 /** A quantization recipe. */
 export interface Recipe {
@@ -52,6 +59,6 @@ export interface Recipe {
 
 /** Whether a recipe needs calibration data (a Hessian per linear). */
 export function recipeNeedsCalibration(recipe: Recipe): boolean {
-  return recipe.reconstruction.kind !== "rtn" || recipe.qep !== undefined ||
-    (recipe.observer !== undefined && recipe.observer.kind !== "minmax" && recipe.observer.kind !== "mse");
+  return HESSIAN_RECONSTRUCTIONS.includes(recipe.reconstruction.kind) || recipe.qep !== undefined ||
+    (recipe.transforms ?? []).some((t) => CALIBRATED_TRANSFORMS.includes(t.kind));
 }

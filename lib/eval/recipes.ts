@@ -24,14 +24,14 @@ import { type Recipe, recipeNeedsCalibration } from "./recipe_types.ts";
 export * from "./recipe_types.ts";
 export { RECIPE_OBSERVERS } from "./recipe_observers.ts";
 export { applyTransforms, type ModelTransform, RECIPE_TRANSFORMS, type TransformContext } from "./recipe_transforms.ts";
-export { type LayerOutcome, paramsFromObserver } from "./recipe_layer.ts";
+export { f16Scales, type LayerOutcome, paramsFromObserver, roundScalesF16 } from "./recipe_layer.ts";
 
 /** The rows of the results table, in order. `FP` is the unquantized reference. */
 export const BUILTIN_RECIPES: readonly Recipe[] = [
   { name: "RTN", reconstruction: { kind: "rtn" } },
   { name: "RTN+MSE clip", observer: { kind: "mse" }, reconstruction: { kind: "rtn" } },
-  { name: "SINQ", transforms: [{ kind: "sinq" }], reconstruction: { kind: "rtn" } },
-  { name: "NeUQI", observer: { kind: "neuqi" }, reconstruction: { kind: "rtn" } },
+  { name: "SINQ", reconstruction: { kind: "sinq" } },
+  { name: "NeUQI", reconstruction: { kind: "neuqi" } },
   { name: "AWQ", transforms: [{ kind: "awq" }], reconstruction: { kind: "rtn" } },
   { name: "GPTQ", reconstruction: { kind: "gptq" } },
   { name: "GPTQ+act-order", reconstruction: { kind: "gptq", actOrder: true } },
@@ -65,7 +65,7 @@ export function getRecipe(nameOrJson: string): Recipe {
 /** Checks the shape of a recipe read from JSON. */
 export function validateRecipe(raw: unknown): Recipe {
   const r = raw as Recipe;
-  const kinds = ["rtn", "gptq", "adaround", "lwc"];
+  const kinds = ["rtn", "gptq", "adaround", "lwc", "neuqi", "sinq"];
   if (typeof r !== "object" || r === null || typeof r.name !== "string") {
     throw new TypeError(`validateRecipe: Cannot read recipe: expected an object with a string "name"`);
   }
@@ -162,6 +162,7 @@ export async function applyRecipe(
   options.onProgress?.({ stage: "transform", done: 0, total });
   const transformed = await applyTransforms(model, recipe.transforms ?? [], {
     ops,
+    spec,
     ...(calib && { calibration: calib, seqLen }),
   });
   const quantizeLayer = recipeLayerQuantizer(recipe, spec, {

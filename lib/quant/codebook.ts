@@ -40,9 +40,29 @@ export const NF4_LEVELS: Float32Array = Float32Array.from([
  */
 export function normalQuantile(p: number): number {
   if (!(p > 0 && p < 1)) throw new RangeError(`normalQuantile: Cannot invert p = ${p}: expected 0 < p < 1`);
-  const a = [-3.969683028665376e1, 2.209460984245205e2, -2.759285104469687e2, 1.38357751867269e2, -3.066479806614716e1, 2.506628277459239];
-  const b = [-5.447609879822406e1, 1.615858368580409e2, -1.556989798598866e2, 6.680131188771972e1, -1.328068155288572e1];
-  const c = [-7.784894002430293e-3, -3.223964580411365e-1, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const a = [
+    -3.969683028665376e1,
+    2.209460984245205e2,
+    -2.759285104469687e2,
+    1.38357751867269e2,
+    -3.066479806614716e1,
+    2.506628277459239,
+  ];
+  const b = [
+    -5.447609879822406e1,
+    1.615858368580409e2,
+    -1.556989798598866e2,
+    6.680131188771972e1,
+    -1.328068155288572e1,
+  ];
+  const c = [
+    -7.784894002430293e-3,
+    -3.223964580411365e-1,
+    -2.400758277161838,
+    -2.549732539343734,
+    4.374664141464968,
+    2.938163982698783,
+  ];
   const d = [7.784695709041462e-3, 3.224671290700398e-1, 2.445134137142996, 3.754408661907416];
   const tail = (q: number) =>
     (((((c[0]! * q + c[1]!) * q + c[2]!) * q + c[3]!) * q + c[4]!) * q + c[5]!) /
@@ -100,7 +120,9 @@ export function codebookLevels(name: string, levels?: Float32Array): Float32Arra
   if (name === "nf4") return NF4_LEVELS;
   if (name === "nf3") return NF3_LEVELS;
   if (!levels) {
-    throw new RangeError(`codebookLevels: Cannot find codebook "${name}": pass 'levels' for a custom codebook (known: nf4, nf3)`);
+    throw new RangeError(
+      `codebookLevels: Cannot find codebook "${name}": pass 'levels' for a custom codebook (known: nf4, nf3)`,
+    );
   }
   if (!/^[A-Za-z0-9]+$/.test(name)) {
     throw new RangeError(`codebookLevels: Cannot name a codebook "${name}": use letters and digits only`);

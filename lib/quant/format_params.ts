@@ -86,7 +86,9 @@ export function paramsFromRanges(
   if (spec.format === "mx") {
     if (!W) throw new TypeError("paramsFromRanges: Cannot compute MX scales without W");
     if (typeof clip !== "number" || clip !== 1) {
-      throw new RangeError("paramsFromRanges: Cannot clip an MX format: its shared scale is fixed by the block maximum");
+      throw new RangeError(
+        "paramsFromRanges: Cannot clip an MX format: its shared scale is fixed by the block maximum",
+      );
     }
     return { scale: mxScales(W, spec.element, spec.blockSize ?? MX_BLOCK_SIZE) };
   }

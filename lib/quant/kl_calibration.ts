@@ -60,11 +60,17 @@ function kl(p: Float64Array, q: Float64Array): number {
 export function klDivergenceCurve(hist: ArrayLike<number>, targetBins = 128): Float64Array {
   const bins = hist.length;
   if (!Number.isInteger(targetBins) || targetBins < 1 || targetBins > bins) {
-    throw new RangeError(`klDivergenceCurve: Cannot merge into ${targetBins} levels a histogram of ${bins} bins: expected 1 ≤ targetBins ≤ bins`);
+    throw new RangeError(
+      `klDivergenceCurve: Cannot merge into ${targetBins} levels a histogram of ${bins} bins: expected 1 ≤ targetBins ≤ bins`,
+    );
   }
   let total = 0;
   for (let k = 0; k < bins; k++) total += hist[k] as number;
-  if (!(total > 0)) throw new RangeError("klDivergenceCurve: Cannot calibrate on an empty histogram (no counts): the calibration set is empty");
+  if (!(total > 0)) {
+    throw new RangeError(
+      "klDivergenceCurve: Cannot calibrate on an empty histogram (no counts): the calibration set is empty",
+    );
+  }
   const out = new Float64Array(bins + 1).fill(NaN);
   let outliers = 0;
   for (let k = targetBins; k < bins; k++) outliers += hist[k] as number;
@@ -81,7 +87,7 @@ export function klDivergenceCurve(hist: ArrayLike<number>, targetBins = 128): Fl
         sum += hist[k] as number;
         if (p[k] !== 0) nz++;
       }
-      if (nz > 0) for (let k = start; k < stop; k++) if (p[k] !== 0) q[k] = sum / nz;
+      if (nz > 0) { for (let k = start; k < stop; k++) if (p[k] !== 0) q[k] = sum / nz; }
     }
     out[i] = smooth(p) && smooth(q) ? kl(p, q) : Infinity;
   }
@@ -106,7 +112,9 @@ export interface KlCalibration {
 export function klThreshold(hist: ArrayLike<number>, binWidth: number, targetBins = 128): KlCalibration {
   const divergence = klDivergenceCurve(hist, targetBins);
   let best = targetBins;
-  for (let i = targetBins; i < divergence.length; i++) if ((divergence[i] as number) < (divergence[best] as number)) best = i;
+  for (let i = targetBins; i < divergence.length; i++) {
+    if ((divergence[i] as number) < (divergence[best] as number)) best = i;
+  }
   return { threshold: best * binWidth, keptBins: best, absmax: hist.length * binWidth, binWidth, divergence };
 }
 
@@ -132,12 +140,16 @@ export async function klCalibrate(
   options: { bins?: number; targetBins?: number; ops?: Ops } = {},
 ): Promise<KlCalibration> {
   const bins = options.bins ?? 2048, ops = options.ops ?? tsOps;
-  if (X.size === 0) throw new RangeError("klCalibrate: Cannot calibrate on an empty tensor: the calibration set is empty");
+  if (X.size === 0) {
+    throw new RangeError("klCalibrate: Cannot calibrate on an empty tensor: the calibration set is empty");
+  }
   let absmax = 0;
   const abs = new Float32Array(X.size); // [1, size] |x|
   for (let i = 0; i < X.size; i++) {
     const v = Math.abs(X.data[i] as number);
-    if (!Number.isFinite(v)) throw new RangeError(`klCalibrate: Cannot use 'X': element ${i} is ${X.data[i]} (NaN/Inf not allowed)`);
+    if (!Number.isFinite(v)) {
+      throw new RangeError(`klCalibrate: Cannot use 'X': element ${i} is ${X.data[i]} (NaN/Inf not allowed)`);
+    }
     abs[i] = v;
     absmax = Math.max(absmax, v);
   }

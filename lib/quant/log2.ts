@@ -52,13 +52,17 @@ export function log2Quantize(
     throw new RangeError(`${fn}: Cannot quantize to ${bits} bits: bits must be an integer in 2..8`);
   }
   if (x.rank !== 2 || scale.rank !== 2) {
-    throw new TypeError(`${fn}: Cannot use x ${formatShape(x.shape)} with scale ${formatShape(scale.shape)}: expected 2-D tensors`);
+    throw new TypeError(
+      `${fn}: Cannot use x ${formatShape(x.shape)} with scale ${formatShape(scale.shape)}: expected 2-D tensors`,
+    );
   }
   const [rows, cols] = x.shape as [number, number];
   const [R, G] = scale.shape as [number, number];
   if ((R !== 1 && R !== rows) || G < 1 || cols % G !== 0) {
     throw new TypeError(
-      `${fn}: Cannot use scale of shape ${formatShape(scale.shape)} for x of shape ${formatShape(x.shape)}: expected [1 or ${rows}, a divisor of ${cols}]`,
+      `${fn}: Cannot use scale of shape ${formatShape(scale.shape)} for x of shape ${
+        formatShape(x.shape)
+      }: expected [1 or ${rows}, a divisor of ${cols}]`,
     );
   }
   const maxq = 2 ** bits - 1, gs = cols / G;
@@ -73,7 +77,9 @@ export function log2Quantize(
         );
       }
       const s = scale.data[(R === 1 ? 0 : r * G) + Math.floor(j / gs)] as number;
-      if (!(s > 0) || s === Infinity) throw new RangeError(`${fn}: Cannot quantize with scale ${s}: scale must be finite and > 0`);
+      if (!(s > 0) || s === Infinity) {
+        throw new RangeError(`${fn}: Cannot quantize with scale ${s}: scale must be finite and > 0`);
+      }
       let q = v === 0 ? maxq : roundHalfEven(-Math.log2(v / s));
       q = q < 0 ? 0 : q > maxq ? maxq : q;
       values[i] = s * 2 ** -q;

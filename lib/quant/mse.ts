@@ -19,7 +19,13 @@ import { sliceCols } from "../tensor/manip.ts";
 import type { Ops } from "../ops/ops.ts";
 import { tsOps } from "../ops/ts/mod.ts";
 import type { QuantSpec } from "./spec.ts";
-import { fakeQuantizeWith, type FormatParams, groupRanges, type GroupRanges, paramsFromRanges } from "./format_params.ts";
+import {
+  fakeQuantizeWith,
+  type FormatParams,
+  type GroupRanges,
+  groupRanges,
+  paramsFromRanges,
+} from "./format_params.ts";
 
 /** Options of {@link mseSearch} and {@link clipErrorCurve}. */
 export interface ClipSearchOptions {
@@ -50,7 +56,9 @@ export interface ClipSearchResult {
 /** Diagonal blocks H_gg as f32 `[gs, gs]` (one per group; a single block when G = 1). */
 function hessianBlocks(fn: string, H: Tensor<"f64">, cols: number, G: number): Tensor<"f32">[] {
   if (H.rank !== 2 || H.shape[0] !== cols || H.shape[1] !== cols) {
-    throw new TypeError(`${fn}: Cannot use H of shape ${formatShape(H.shape)} for W with ${cols} columns: expected [${cols}, ${cols}]`);
+    throw new TypeError(
+      `${fn}: Cannot use H of shape ${formatShape(H.shape)} for W with ${cols} columns: expected [${cols}, ${cols}]`,
+    );
   }
   const gs = cols / G;
   const blocks: Tensor<"f32">[] = [];
@@ -77,9 +85,9 @@ async function groupLoss(
   const { R, G } = ranges;
   const gs = cols / G;
   const loss = new Float64Array(R * G);
-  const E = new Float32Array(rows * cols); // [rows, cols] W − Q
-  for (let i = 0; i < E.length; i++) E[i] = (W.data[i] as number) - (Q.data[i] as number);
   if (blocks) {
+    const E = new Float32Array(rows * cols); // [rows, cols] W − Q
+    for (let i = 0; i < E.length; i++) E[i] = (W.data[i] as number) - (Q.data[i] as number);
     const Et = new Tensor("f32", [rows, cols], E);
     for (let g = 0; g < G; g++) {
       const Eg = G === 1 ? Et : sliceCols(Et, g * gs, (g + 1) * gs); // [rows, gs]
@@ -92,11 +100,21 @@ async function groupLoss(
     }
     return loss;
   }
+  const w = W.data, q = Q.data;
   for (let r = 0; r < rows; r++) {
     const pr = R === 1 ? 0 : r * G;
-    for (let j = 0; j < cols; j++) {
-      const e = Math.abs(E[r * cols + j] as number);
-      loss[pr + Math.floor(j / gs)]! += norm === 2 ? e * e : e ** norm;
+    for (let g = 0; g < G; g++) {
+      const o = r * cols + g * gs;
+      let s = 0;
+      if (norm === 2) {
+        for (let j = o; j < o + gs; j++) {
+          const e = (w[j] as number) - (q[j] as number);
+          s += e * e;
+        }
+      } else {
+        for (let j = o; j < o + gs; j++) s += Math.abs((w[j] as number) - (q[j] as number)) ** norm;
+      }
+      loss[pr + g]! += s;
     }
   }
   return loss;
@@ -104,8 +122,12 @@ async function groupLoss(
 
 function checkOptions(fn: string, o: ClipSearchOptions): { grid: number; maxShrink: number; norm: number } {
   const grid = o.grid ?? 100, maxShrink = o.maxShrink ?? 0.8, norm = o.norm ?? 2;
-  if (!Number.isInteger(grid) || grid < 1) throw new RangeError(`${fn}: Cannot search a grid of ${grid}: expected a positive integer`);
-  if (!(maxShrink >= 0 && maxShrink < 1)) throw new RangeError(`${fn}: Cannot shrink by ${maxShrink}: expected 0 ≤ maxShrink < 1`);
+  if (!Number.isInteger(grid) || grid < 1) {
+    throw new RangeError(`${fn}: Cannot search a grid of ${grid}: expected a positive integer`);
+  }
+  if (!(maxShrink >= 0 && maxShrink < 1)) {
+    throw new RangeError(`${fn}: Cannot shrink by ${maxShrink}: expected 0 ≤ maxShrink < 1`);
+  }
   if (!(norm > 0)) throw new RangeError(`${fn}: Cannot use norm ${norm}: expected > 0`);
   return { grid, maxShrink, norm };
 }
@@ -128,10 +150,16 @@ function checkOptions(fn: string, o: ClipSearchOptions): { grid: number; maxShri
  * assert.ok(r.loss.every((l, k) => l <= r.minmaxLoss[k]!));
  * ```
  */
-export async function mseSearch(W: Tensor<"f32">, spec: QuantSpec, options: ClipSearchOptions = {}): Promise<ClipSearchResult> {
+export async function mseSearch(
+  W: Tensor<"f32">,
+  spec: QuantSpec,
+  options: ClipSearchOptions = {},
+): Promise<ClipSearchResult> {
   const fn = "mseSearch";
   const { grid, maxShrink, norm } = checkOptions(fn, options);
-  if (spec.format === "mx") throw new RangeError(`${fn}: Cannot search a clipping ratio for MX formats: their scale is fixed`);
+  if (spec.format === "mx") {
+    throw new RangeError(`${fn}: Cannot search a clipping ratio for MX formats: their scale is fixed`);
+  }
   const ops = options.ops ?? tsOps;
   const ranges = groupRanges(fn, W, spec);
   const blocks = options.H ? hessianBlocks(fn, options.H, W.shape[1] as number, ranges.G) : null;

@@ -62,7 +62,9 @@ export function floorLog2(a: number): number {
  */
 export function mxScales(W: Tensor<"f32">, element: MinifloatName | "int8", blockSize = MX_BLOCK_SIZE): Tensor<"f32"> {
   if (W.rank !== 2 || W.dtype !== "f32") {
-    throw new TypeError(`mxScales: Cannot use W of shape ${formatShape(W.shape)} (${W.dtype}): expected f32 [rows, cols]`);
+    throw new TypeError(
+      `mxScales: Cannot use W of shape ${formatShape(W.shape)} (${W.dtype}): expected f32 [rows, cols]`,
+    );
   }
   const [rows, cols] = W.shape as [number, number];
   if (!Number.isInteger(blockSize) || blockSize < 1 || cols % blockSize !== 0) {
@@ -81,7 +83,9 @@ export function mxScales(W: Tensor<"f32">, element: MinifloatName | "int8", bloc
         const v = W.data[o + j] as number;
         if (!Number.isFinite(v)) {
           throw new RangeError(
-            `mxScales: Cannot use 'W' of shape ${formatShape(W.shape)}: element [${r}, ${g * blockSize + j}] is ${v} (NaN/Inf not allowed)`,
+            `mxScales: Cannot use 'W' of shape ${formatShape(W.shape)}: element [${r}, ${
+              g * blockSize + j
+            }] is ${v} (NaN/Inf not allowed)`,
           );
         }
         amax = Math.max(amax, Math.abs(v));

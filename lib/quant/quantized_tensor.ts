@@ -32,8 +32,9 @@ interface QuantizedBase {
   /** Bits used to store each scale (16 for f16 storage, the accounting default; 8 for MX E8M0). */
   scaleBits?: number;
   /**
-   * Logical bits per code when narrower than the packing container (e.g. 6 for FP6 or int6
-   * codes held in 8-bit words): storage is then accounted as a dense bitstream of this width.
+   * Logical bits per code when the in-memory packing wastes bits (6 for FP6 or int6 codes held
+   * in 8-bit words; 3 for 3-bit codes packed 10 per u32): storage is then accounted as the
+   * dense bitstream an exporter writes (GPTQ packs 32 3-bit codes into 3 words).
    */
   codeBits?: number;
   /** f32 `[cols]` per-column scale multiplying every dequantized column (SINQ's dual scale). */
@@ -133,9 +134,7 @@ export function dequantize(q: QuantizedTensor): Tensor<"f32"> {
 export function storageBits(q: QuantizedTensor): number {
   const [rows, cols] = q.shape;
   const params = q.scale.size;
-  const codeBits = q.codeBits !== undefined && q.codeBits < q.codes.bits
-    ? Math.ceil((rows * cols * q.codeBits) / 32) * 32
-    : q.codes.words.size * 32;
+  const codeBits = q.codeBits !== undefined ? Math.ceil((rows * cols * q.codeBits) / 32) * 32 : q.codes.words.size * 32;
   let bits = codeBits + params * (q.scaleBits ?? 16);
   if (q.kind === "int" && !q.symmetric) bits += params * (q.zeroBits ?? q.codeBits ?? q.codes.bits);
   if (q.groupIndex) bits += cols * 32;

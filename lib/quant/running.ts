@@ -29,7 +29,9 @@ abstract class RangeObserverBase {
   /** Batch min/max `[channels]` or `[1]`. */
   protected batchRange(fn: string, X: Tensor<"f32">): { lo: Float64Array; hi: Float64Array } {
     if (X.rank !== 2 || X.dtype !== "f32") {
-      throw new TypeError(`${fn}: Cannot observe X of shape ${formatShape(X.shape)} (${X.dtype}): expected f32 [tokens, channels]`);
+      throw new TypeError(
+        `${fn}: Cannot observe X of shape ${formatShape(X.shape)} (${X.dtype}): expected f32 [tokens, channels]`,
+      );
     }
     const [tokens, ch] = X.shape as [number, number];
     if (tokens === 0) throw new RangeError(`${fn}: Cannot observe an empty batch of shape ${formatShape(X.shape)}`);
@@ -41,7 +43,9 @@ abstract class RangeObserverBase {
     for (let t = 0; t < tokens; t++) {
       for (let c = 0; c < ch; c++) {
         const v = X.data[t * ch + c] as number;
-        if (!Number.isFinite(v)) throw new RangeError(`${fn}: Cannot observe X: element [${t}, ${c}] is ${v} (NaN/Inf not allowed)`);
+        if (!Number.isFinite(v)) {
+          throw new RangeError(`${fn}: Cannot observe X: element [${t}, ${c}] is ${v} (NaN/Inf not allowed)`);
+        }
         const k = this.perChannel ? c : 0;
         if (v < (lo[k] as number)) lo[k] = v;
         if (v > (hi[k] as number)) hi[k] = v;
@@ -55,13 +59,21 @@ abstract class RangeObserverBase {
 
   /** Current minimum `[channels]` (or `[1]`); throws before the first batch. */
   get min(): Float64Array {
-    if (!this.lo) throw new RangeError(`${this.constructor.name}.min: Cannot read a range before any batch: the calibration set is empty`);
+    if (!this.lo) {
+      throw new RangeError(
+        `${this.constructor.name}.min: Cannot read a range before any batch: the calibration set is empty`,
+      );
+    }
     return this.lo.slice();
   }
 
   /** Current maximum `[channels]` (or `[1]`); throws before the first batch. */
   get max(): Float64Array {
-    if (!this.hi) throw new RangeError(`${this.constructor.name}.max: Cannot read a range before any batch: the calibration set is empty`);
+    if (!this.hi) {
+      throw new RangeError(
+        `${this.constructor.name}.max: Cannot read a range before any batch: the calibration set is empty`,
+      );
+    }
     return this.hi.slice();
   }
 
@@ -123,7 +135,9 @@ export class MovingAverageMinMax extends RangeObserverBase {
     super(options);
     this.averagingConstant = options.averagingConstant ?? 0.01;
     if (!(this.averagingConstant > 0 && this.averagingConstant <= 1)) {
-      throw new RangeError(`MovingAverageMinMax: Cannot average with constant ${this.averagingConstant}: expected (0, 1]`);
+      throw new RangeError(
+        `MovingAverageMinMax: Cannot average with constant ${this.averagingConstant}: expected (0, 1]`,
+      );
     }
   }
 

@@ -218,7 +218,9 @@ export function parseQuantSpec(id: string): QuantSpec {
     const element = m[2] as MinifloatName;
     if (Number(m[1]) === MINIFLOAT_BITS[element]) return { format: "fp", element, ...parseGranularity(m[3]!) };
   }
-  if ((m = new RegExp(`^(nf4|nf3)-${G}$`).exec(id))) return { format: "codebook", name: m[1]!, ...parseGranularity(m[2]!) };
+  if ((m = new RegExp(`^(nf4|nf3)-${G}$`).exec(id))) {
+    return { format: "codebook", name: m[1]!, ...parseGranularity(m[2]!) };
+  }
   if ((m = /^mx(?:int8|fp(\d)-(e4m3|e5m2|e3m2|e2m3|e2m1))(?:-b(\d+))?$/.exec(id))) {
     const element = (m[2] ?? "int8") as MinifloatName | "int8";
     if (element === "int8" || Number(m[1]) === MINIFLOAT_BITS[element]) {

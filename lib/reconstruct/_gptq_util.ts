@@ -14,7 +14,12 @@ import type { IntQuantParams } from "../ops/ops.ts";
  *
  * @returns i32 `[cols]` permutation: position a of the sweep holds original column order[a]
  */
-export function columnOrder(fn: string, H: Tensor<"f64">, order: Int32Array | undefined, actOrder: boolean): Int32Array {
+export function columnOrder(
+  fn: string,
+  H: Tensor<"f64">,
+  order: Int32Array | undefined,
+  actOrder: boolean,
+): Int32Array {
   const n = H.shape[0] as number;
   if (order) {
     const seen = new Uint8Array(n);

@@ -26,11 +26,12 @@ import { roundHalfEven } from "../tensor/numeric.ts";
 import { formatId, groupsPerRow, type IntSpec } from "../quant/spec.ts";
 import { minmaxParams } from "../quant/minmax.ts";
 import { type IntQuantized, intQuantized } from "../quant/quantized_tensor.ts";
-import { adamStep, AdamState, halfTrace, paramIndex } from "./_optim.ts";
+import { AdamState, adamStep, halfTrace, paramIndex } from "./_optim.ts";
 
-/** Stretch parameters of the rectified sigmoid (AdaRound §3.2). */
-export const ADAROUND_ZETA = 1.1;
-export const ADAROUND_GAMMA = -0.1;
+/** Upper stretch ζ of the rectified sigmoid (AdaRound §3.2). */
+export const ADAROUND_ZETA: number = 1.1;
+/** Lower stretch γ of the rectified sigmoid (AdaRound §3.2). */
+export const ADAROUND_GAMMA: number = -0.1;
 
 /** Options of {@link adaround}. */
 export interface AdaRoundOptions {
@@ -48,11 +49,13 @@ export interface AdaRoundOptions {
   regWeight?: number;
   /** Share of steps without the regulariser before β anneals (default 0.2). */
   warmup?: number;
-  /** β at the end of the warm-up and at the last step (default 20 → 2). */
+  /** β when the regulariser starts, after the warm-up (default 20). */
   betaStart?: number;
+  /** β at the last step (default 2). */
   betaEnd?: number;
   /** Called every `progressEvery` steps (default 50) with step, total and the current losses. */
   onProgress?: (step: number, total: number, loss: { reconstruction: number; regularizer: number }) => void;
+  /** Steps between progress calls and loss-history entries (default 50). */
   progressEvery?: number;
 }
 
@@ -60,6 +63,7 @@ export interface AdaRoundOptions {
 export interface AdaRoundResult {
   /** Dequantized weight with the learned (hard) rounding, f32 `[rows, cols]`. */
   weight: Tensor<"f32">;
+  /** Packed codes with the min-max (or given) grid parameters. */
   quantized: IntQuantized;
   /** ½·Tr(ΔW·H·ΔWᵀ) after hard rounding. */
   loss: number;

@@ -61,7 +61,9 @@ export function babaiNearestPlane(W: Tensor<"f32">, H: Tensor<"f64">, params: In
   const [rows, n] = dims2(fn, "W", W);
   if (H.dtype !== "f64" || H.rank !== 2 || H.shape[0] !== n || H.shape[1] !== n) {
     throw new TypeError(
-      `${fn}: Cannot use H of shape ${formatShape(H.shape)} with W of shape ${formatShape(W.shape)}: expected f64 [${n}, ${n}]`,
+      `${fn}: Cannot use H of shape ${formatShape(H.shape)} with W of shape ${
+        formatShape(W.shape)
+      }: expected f64 [${n}, ${n}]`,
     );
   }
   const G = params.scale.shape[1] as number;

@@ -34,7 +34,7 @@ import { prepareHessian } from "./_hinv.ts";
 import { columnOrder, copyCols, groupParamsAt, subtractCols, subUpper } from "./_gptq_util.ts";
 
 /** Fits per-row parameters (`scale`, `zero` f32 `[rows, 1]`) on a slice of columns `[rows, n]`. */
-export type GroupObserver = (W: Tensor<"f32">, spec: IntSpec) => IntQuantParams;
+export type GroupObserver = (W: Tensor<"f32">, spec: IntSpec) => IntQuantParams | Promise<IntQuantParams>;
 
 /** Options of {@link gptq}. */
 export interface GptqOptions {
@@ -74,15 +74,17 @@ export interface GptqResult {
   loss: Float64Array;
   /** Sum of {@link GptqResult.loss}; equals ½·Tr(ΔW·(H + damp·I)·ΔWᵀ) in exact arithmetic. */
   totalLoss: number;
-  /** Damping ratio that succeeded and the absolute damping added to diag(H). */
+  /** Damping ratio that succeeded (dampRatio·10^k after k escalations). */
   dampRatio: number;
+  /** Absolute damping added to diag(H): dampRatio·mean(diag H). */
   damp: number;
   /** Dead columns (H_jj = 0), quantized as zeros. */
   dead: Int32Array;
 }
 
 /** Min-max per row on a slice: GPTQ's `find_params(W, weight=True)`. */
-export const minmaxObserver: GroupObserver = (W, spec) => minmaxParams(W, { ...spec, groupSize: 0 });
+export const minmaxObserver: GroupObserver = (W: Tensor<"f32">, spec: IntSpec): IntQuantParams =>
+  minmaxParams(W, { ...spec, groupSize: 0 });
 
 /**
  * Quantizes W with GPTQ given the layer Hessian.
@@ -142,9 +144,9 @@ export async function gptq(W: Tensor<"f32">, H: Tensor<"f64">, options: GptqOpti
   // columns, as the reference), static groups (after), or dynamic (fitted when entering a group).
   const W0 = new Tensor("f32", [rows, cols], W.data.slice()); // [rows, cols]
   let fixed: IntQuantParams | undefined = options.params;
-  if (!fixed && G === 1) fixed = observer(W0, spec);
+  if (!fixed && G === 1) fixed = await observer(W0, spec);
   for (const j of prep.dead) for (let r = 0; r < rows; r++) W0.data[r * cols + j] = 0;
-  if (!fixed && options.staticGroups) fixed = staticParams(W0, spec, G, observer);
+  if (!fixed && options.staticGroups) fixed = await staticParams(W0, spec, G, observer);
   const dynamic = fixed === undefined;
   const maxq = 2 ** spec.bits - 1;
   const scale = new Float32Array(rows * G); // [rows, G]
@@ -170,7 +172,7 @@ export async function gptq(W: Tensor<"f32">, H: Tensor<"f64">, options: GptqOpti
     let b1 = Math.min(cols, (Math.floor(b0 / B) + 1) * B);
     if (dynamic) b1 = Math.min(b1, (Math.floor(b0 / gs) + 1) * gs);
     if (dynamic && b0 % gs === 0) {
-      const p = observer(sliceColumns(Wp, b0, b0 + gs), spec);
+      const p = await observer(sliceColumns(Wp, b0, b0 + gs), spec);
       checkParams(fn, p, rows, 1, maxq);
       const g = b0 / gs;
       for (let r = 0; r < rows; r++) {
@@ -257,18 +259,27 @@ function sliceColumns(t: Tensor<"f32">, start: number, end: number): Tensor<"f32
 }
 
 /** Static groups: parameters of every group fitted on W (dead columns zeroed) before the sweep. */
-function staticParams(W: Tensor<"f32">, spec: IntSpec, G: number, observer: GroupObserver): IntQuantParams {
+async function staticParams(
+  W: Tensor<"f32">,
+  spec: IntSpec,
+  G: number,
+  observer: GroupObserver,
+): Promise<IntQuantParams> {
   const [rows, cols] = W.shape as [number, number];
   const gs = cols / G;
   const scale = new Float32Array(rows * G), zero = new Float32Array(rows * G);
   for (let g = 0; g < G; g++) {
-    const p = observer(sliceColumns(W, g * gs, (g + 1) * gs), spec);
+    const p = await observer(sliceColumns(W, g * gs, (g + 1) * gs), spec);
     for (let r = 0; r < rows; r++) {
       scale[r * G + g] = p.scale.data[p.scale.shape[0] === 1 ? 0 : r] as number;
       zero[r * G + g] = p.zero.data[p.zero.shape[0] === 1 ? 0 : r] as number;
     }
   }
-  return { scale: new Tensor("f32", [rows, G], scale), zero: new Tensor("f32", [rows, G], zero), maxq: 2 ** spec.bits - 1 };
+  return {
+    scale: new Tensor("f32", [rows, G], scale),
+    zero: new Tensor("f32", [rows, G], zero),
+    maxq: 2 ** spec.bits - 1,
+  };
 }
 
 function checkParams(fn: string, p: IntQuantParams, rows: number, G: number, maxq: number): void {

@@ -24,10 +24,11 @@ import type { IntQuantParams, Ops } from "../ops/ops.ts";
 import { tsOps } from "../ops/ts/mod.ts";
 import { formatId, groupsPerRow, type IntSpec } from "../quant/spec.ts";
 import { type IntQuantized, intQuantized } from "../quant/quantized_tensor.ts";
-import { adamStep, AdamState, halfTrace } from "./_optim.ts";
+import { AdamState, adamStep, halfTrace } from "./_optim.ts";
 
 /** Options of {@link learnedClip}. */
 export interface LearnedClipOptions {
+  /** Integer format. */
   spec: IntSpec;
   /** Backend of the per-step GEMM and the final quantization (default `tsOps`). */
   ops?: Ops;
@@ -45,11 +46,13 @@ export interface LearnedClipOptions {
 export interface LearnedClipResult {
   /** Dequantized weight f32 `[rows, cols]` with the learned ranges. */
   weight: Tensor<"f32">;
+  /** Packed codes with the learned parameters. */
   quantized: IntQuantized;
   /** The learned `scale`/`zero` f32 `[rows, G]`. */
   params: IntQuantParams;
-  /** Learned γ (max factor) and β (min factor), f32 `[rows, G]` flattened. */
+  /** Learned γ (factor of the max), f32 `[rows, G]` flattened. */
   gamma: Float32Array;
+  /** Learned β (factor of the min; equals γ for symmetric formats), f32 `[rows, G]` flattened. */
   beta: Float32Array;
   /** ½·Tr(ΔW·H·ΔWᵀ) of the result. */
   loss: number;

@@ -40,8 +40,9 @@ export interface LorcResult {
   B: Tensor<"f32">;
   /** The r largest singular values of E, descending. */
   singularValues: Float64Array;
-  /** ‖W − Ŵ‖²_F before and ‖W − (Ŵ + A·B)‖²_F after compensation. */
+  /** ‖W − Ŵ‖²_F before compensation. */
   errorBefore: number;
+  /** ‖W − (Ŵ + A·B)‖²_F after compensation (Σ_{i>r} σ_i² with f16 factors). */
   errorAfter: number;
   /** Extra bits per weight the factors cost: r·(rows + cols)·factorBits / (rows·cols). */
   extraBitsPerWeight: number;
@@ -69,11 +70,15 @@ export async function lorc(W: Tensor<"f32">, What: Tensor<"f32">, options: LorcO
   const fn = "lorc";
   const [rows, cols] = dims2(fn, "W", W);
   if (What.rank !== 2 || What.shape[0] !== rows || What.shape[1] !== cols) {
-    throw new TypeError(`${fn}: Cannot compensate W of shape ${formatShape(W.shape)} with What of shape ${formatShape(What.shape)}`);
+    throw new TypeError(
+      `${fn}: Cannot compensate W of shape ${formatShape(W.shape)} with What of shape ${formatShape(What.shape)}`,
+    );
   }
   const rank = options.rank ?? 8;
   if (!Number.isInteger(rank) || rank < 0 || rank > Math.min(rows, cols)) {
-    throw new RangeError(`${fn}: Cannot use rank ${rank} for a weight of shape [${rows}, ${cols}]: expected 0..${Math.min(rows, cols)}`);
+    throw new RangeError(
+      `${fn}: Cannot use rank ${rank} for a weight of shape [${rows}, ${cols}]: expected 0..${Math.min(rows, cols)}`,
+    );
   }
   const bits = options.factorBits ?? 16;
   const E = new Float64Array(rows * cols); // [rows, cols]

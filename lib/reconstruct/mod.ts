@@ -58,9 +58,9 @@
 export { gptq, type GptqOptions, type GptqResult, type GroupObserver, minmaxObserver } from "./gptq.ts";
 export { babaiNearestPlane, type BabaiResult } from "./babai.ts";
 export {
+  adaround,
   ADAROUND_GAMMA,
   ADAROUND_ZETA,
-  adaround,
   adaroundInit,
   type AdaRoundOptions,
   type AdaRoundResult,

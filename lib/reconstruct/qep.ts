@@ -54,7 +54,9 @@ export async function qepCrossHessian(X: Tensor<"f32">, Xhat: Tensor<"f32">, ops
   const [N, n] = dims2(fn, "X", X);
   const [N2, n2] = dims2(fn, "Xhat", Xhat);
   if (N !== N2 || n !== n2) {
-    throw new TypeError(`${fn}: Cannot pair X of shape ${formatShape(X.shape)} with Xhat of shape ${formatShape(Xhat.shape)}`);
+    throw new TypeError(
+      `${fn}: Cannot pair X of shape ${formatShape(X.shape)} with Xhat of shape ${formatShape(Xhat.shape)}`,
+    );
   }
   const D = new Float32Array(N * n); // [N, n] X − X̂
   for (let i = 0; i < D.length; i++) D[i] = (X.data[i] as number) - (Xhat.data[i] as number);
@@ -118,7 +120,9 @@ export async function qepCorrect(
   const Yt = (await ops.triangularSolve(L, Z, { lower: true, transpose: true })).data;
   const out = new Float32Array(rows * cols);
   for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < cols; j++) out[r * cols + j] = (W.data[r * cols + j] as number) + alpha * (Yt[j * rows + r] as number);
+    for (let j = 0; j < cols; j++) {
+      out[r * cols + j] = (W.data[r * cols + j] as number) + alpha * (Yt[j * rows + r] as number);
+    }
   }
   return new Tensor("f32", [rows, cols], out);
 }

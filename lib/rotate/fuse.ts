@@ -115,7 +115,7 @@ export function foldNorms(model: LlamaModel): LlamaModel {
   const fold = (norm: string, linears: string[]) => {
     const g = model.weights.get(norm);
     if (!g) return; // scale already absent: nothing to fold
-    for (const name of linears) w.set(name, scaleColumns(model.weight(name), g.data));
+    for (const name of linears) w.set(name, scaleColumns(w.get(name) ?? model.weight(name), g.data));
     w.set(norm, ones(d));
   };
   for (let l = 0; l < c.numLayers; l++) {

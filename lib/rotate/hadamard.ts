@@ -40,7 +40,9 @@ function isPowerOfTwo(x: number): boolean {
  */
 export function hadamardSizeFactors(n: number): { m: number; P: number } {
   if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(`hadamardSizeFactors: Cannot build a Hadamard matrix of size ${n}: n must be a positive integer`);
+    throw new RangeError(
+      `hadamardSizeFactors: Cannot build a Hadamard matrix of size ${n}: n must be a positive integer`,
+    );
   }
   if (isPowerOfTwo(n)) return { m: 1, P: n };
   for (const m of HADAMARD_FACTOR_ORDERS) {
@@ -119,6 +121,8 @@ export class HadamardRotation implements Rotation {
   private readonly plain: boolean;
 
   /**
+   * Builds R = diag(s)·H_nᵀ/√n.
+   *
    * @param n size, 2^k or m·2^k with a stored m
    * @param signs f32 `[n]` of ±1 (default: all +1)
    * @param description label for tables
@@ -158,12 +162,13 @@ export class HadamardRotation implements Rotation {
   }
 
   /** Dense R f32 `[n, n]` (the FWHT of the identity's rows). */
-  matrix(): Tensor<"f32">{
+  matrix(): Tensor<"f32"> {
     const I = new Tensor("f32", [this.n, this.n]);
     for (let i = 0; i < this.n; i++) I.data[i * this.n + i] = 1;
     return fwht(I, this.fwhtOptions(this.hadamardM, !this.plain));
   }
 
+  /** FWHT options with the given factor, with or without the signs. */
   private fwhtOptions(
     Hm: Tensor<"f32"> | undefined,
     withSigns: boolean,

@@ -77,6 +77,7 @@ export class HookedLlamaModel extends LlamaModel {
   /** Rotations folded into the weights or applied online (empty for non-rotating hooks). */
   readonly rotations: AppliedRotations;
 
+  /** A model from its parts (see {@link LlamaModel}) plus its online hooks and rotations. */
   constructor(
     config: LlamaConfig,
     weights: ReadonlyMap<string, Tensor<"f32">>,
@@ -91,12 +92,17 @@ export class HookedLlamaModel extends LlamaModel {
   }
 
   /** Runs block `layer` with the model's hooks, then the caller's. */
-  override block(layer: number, hidden: Tensor<"f32">, seqLen: number, options: ForwardOptions = {}) {
+  override block(
+    layer: number,
+    hidden: Tensor<"f32">,
+    seqLen: number,
+    options: ForwardOptions = {},
+  ): Promise<Tensor<"f32">> {
     return super.block(layer, hidden, seqLen, { ...options, hooks: composeHooks(this.online, options.hooks) });
   }
 
   /** Final norm and lm_head with the model's hooks, then the caller's. */
-  override head(hidden: Tensor<"f32">, options: ForwardOptions = {}) {
+  override head(hidden: Tensor<"f32">, options: ForwardOptions = {}): Promise<Tensor<"f32">> {
     return super.head(hidden, { ...options, hooks: composeHooks(this.online, options.hooks) });
   }
 
@@ -121,11 +127,11 @@ export class HookedLlamaModel extends LlamaModel {
  *
  * @example
  * ```ts ignore
- * const w8a8 = withForwardHooks(quantizedModel, activationQuantHooks);
+ * const w8a8 = withOnlineHooks(quantizedModel, activationQuantHooks);
  * const { perplexity } = await evaluateLm(w8a8, tokens, { seqLen: 256 });
  * ```
  */
-export function withForwardHooks(model: LlamaModel, hooks: ForwardHooks, source?: string): HookedLlamaModel {
+export function withOnlineHooks(model: LlamaModel, hooks: ForwardHooks, source?: string): HookedLlamaModel {
   const own = model instanceof HookedLlamaModel ? model.online : undefined;
   const rotations = model instanceof HookedLlamaModel ? model.rotations : {};
   return new HookedLlamaModel(

@@ -35,15 +35,15 @@ export interface InvarianceOptions {
   ops?: Ops;
 }
 
-/** One compared stage. */
-export interface InvarianceRow {
+/** One compared stage (a type alias, so rows display directly as table rows). */
+export type InvarianceRow = {
   /** `model.embed_tokens`, `model.layers.<l>` or `logits`. */
   name: string;
   /** max |original − transformed| (hidden states mapped back through Rᵀ). */
   maxAbsDiff: number;
   /** maxAbsDiff / max(1, max |original|). */
   relDiff: number;
-}
+};
 
 /** Result of {@link checkInvariance}. */
 export interface InvarianceReport {
@@ -51,18 +51,23 @@ export interface InvarianceReport {
   maxAbsDiff: number;
   /** Mean KL(original ‖ transformed) over probe positions, nats. */
   kl: number;
+  /** Tolerance used. */
   atol: number;
   /** Embedding, every block output, then the logits. */
   layers: InvarianceRow[];
+  /** Tokens in the probe batch. */
   probeTokens: number;
 }
 
 /** Thrown by {@link checkInvariance}; `layer` names the first diverging stage. */
 export class InvarianceError extends Error {
+  /** Error name. */
   override name = "InvarianceError";
   /** First stage whose outputs diverge (e.g. `model.layers.2`, or `model.norm / lm_head`). */
   readonly layer: string;
+  /** The full comparison. */
   readonly report: InvarianceReport;
+  /** An error with its message, the diverging stage and the report. */
   constructor(message: string, layer: string, report: InvarianceReport) {
     super(message);
     this.layer = layer;

@@ -34,7 +34,9 @@ import { checkRotationInput, type Rotation } from "./rotation.ts";
  */
 export function randomOrthogonal(n: number, options: { seed: number }): Tensor<"f32"> {
   if (!Number.isInteger(n) || n < 1) {
-    throw new RangeError(`randomOrthogonal: Cannot draw an orthogonal matrix of size ${n}: n must be a positive integer`);
+    throw new RangeError(
+      `randomOrthogonal: Cannot draw an orthogonal matrix of size ${n}: n must be a positive integer`,
+    );
   }
   const rng = new Rng(options.seed);
   const G = new Tensor("f64", [n, n], Float64Array.from({ length: n * n }, () => rng.normal())); // [n, n]
@@ -54,6 +56,8 @@ export class MatrixRotation implements Rotation {
   private readonly R: Tensor<"f32">;
 
   /**
+   * Wraps a dense matrix.
+   *
    * @param R f32 `[n, n]`, orthogonal (not checked here: {@link orthogonalityError} measures it)
    * @param description label for tables
    */

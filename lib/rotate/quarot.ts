@@ -28,13 +28,7 @@ import { hadamardRotation } from "./hadamard.ts";
 import { orthogonalRotation } from "./orthogonal.ts";
 import type { Rotation } from "./rotation.ts";
 import { type AppliedRotations, HookedLlamaModel } from "./hooked_model.ts";
-import {
-  foldNorms,
-  rotateInputHeads,
-  rotateInputSide,
-  rotateOutputHeads,
-  rotateOutputSide,
-} from "./fuse.ts";
+import { foldNorms, rotateInputHeads, rotateInputSide, rotateOutputHeads, rotateOutputSide } from "./fuse.ts";
 
 /** How to build R1 or R2: a randomized Hadamard, a random orthogonal matrix, or a given rotation. */
 export type RotationChoice = "hadamard" | "orthogonal" | Rotation;

@@ -5,9 +5,11 @@ import {
   BUILTIN_RECIPES,
   getRecipe,
   type Recipe,
-  type RecipeProgress,
   recipeNeedsCalibration,
+  type RecipeProgress,
+  roundScalesF16,
 } from "../../lib/eval/recipes.ts";
+import { minmaxParams } from "../../lib/quant/minmax.ts";
 import { quantizeRtn } from "../../lib/quant/rtn.ts";
 import { bitsPerWeight, parseFormatId } from "../../lib/quant/spec.ts";
 import { dequantize } from "../../lib/quant/quantized_tensor.ts";
@@ -28,13 +30,13 @@ async function logitError(a: Awaited<ReturnType<typeof applyRecipe>>["model"]): 
   return s / fp.size;
 }
 
-Deno.test("applyRecipe: RTN equals quantizeRtn on every linear, with exact bits per weight", async () => {
+Deno.test("applyRecipe: RTN equals quantizeRtn (f16 scales) on every linear, with exact bits per weight", async () => {
   const model = tinyModel(0);
   const r = await applyRecipe(model, getRecipe("RTN"), { format: "int4-g16-asym" });
   const spec = parseFormatId("int4-g16-asym");
   for (const name of linearNames(0)) {
     const W = model.weight(`${name}.weight`);
-    const expected = await quantizeRtn(W, spec, { ops: tsOps });
+    const expected = await quantizeRtn(W, spec, { ops: tsOps, params: roundScalesF16(minmaxParams(W, spec)) });
     assert.deepEqual(r.model.weight(`${name}.weight`).data, expected.weight.data);
     assert.deepEqual(dequantize(r.quantized.get(name)!).data, expected.weight.data);
   }
@@ -61,7 +63,11 @@ Deno.test("applyRecipe: act-order pays for g_idx; LoRC pays for its factors", as
   const opts = { format: "int4-g16-asym", calibration, seqLen: SEQ };
   const plain = await applyRecipe(model, getRecipe("GPTQ"), opts);
   const act = await applyRecipe(model, getRecipe("GPTQ+act-order"), opts);
-  const lorc = await applyRecipe(model, { name: "GPTQ+LoRC r2", reconstruction: { kind: "gptq" }, lorc: { rank: 2 } }, opts);
+  const lorc = await applyRecipe(
+    model,
+    { name: "GPTQ+LoRC r2", reconstruction: { kind: "gptq" }, lorc: { rank: 2 } },
+    opts,
+  );
   assert.ok(act.bitsPerWeight > plain.bitsPerWeight);
   // LoRC r=2 adds 2·(rows + cols)·16 bits per linear.
   let extra = 0, count = 0;
@@ -92,7 +98,9 @@ Deno.test("applyRecipe: QEP, AdaRound and learned clipping produce finite quanti
 
 Deno.test("recipes: lookup, JSON recipes and clear errors", async () => {
   assert.equal(getRecipe("gptq+ACT-ORDER").name, "GPTQ+act-order");
-  const json = getRecipe('{"name": "mine", "reconstruction": {"kind": "gptq", "blockSize": 64}, "format": "int4-ch-sym"}');
+  const json = getRecipe(
+    '{"name": "mine", "reconstruction": {"kind": "gptq", "blockSize": 64}, "format": "int4-ch-sym"}',
+  );
   assert.equal(json.name, "mine");
   assert.ok(recipeNeedsCalibration(json));
   assert.ok(!recipeNeedsCalibration(getRecipe("RTN")));
@@ -100,13 +108,38 @@ Deno.test("recipes: lookup, JSON recipes and clear errors", async () => {
   assert.throws(() => getRecipe("nope"), /Cannot find recipe "nope": built-ins are "RTN"/);
   assert.throws(() => getRecipe('{"name": "x", "reconstruction": {"kind": "magic"}}'), /reconstruction.kind must be/);
   const model = tinyModel(0);
-  await assertThrowsMessage(() => applyRecipe(model, getRecipe("GPTQ"), { format: "int4-g16-asym" }), RangeError, "calibration");
+  await assertThrowsMessage(
+    () => applyRecipe(model, getRecipe("GPTQ"), { format: "int4-g16-asym" }),
+    RangeError,
+    "calibration",
+  );
   await assertThrowsMessage(() => applyRecipe(model, getRecipe("RTN")), RangeError, "no format");
   await assertThrowsMessage(
-    () => applyRecipe(model, { name: "t", transforms: [{ kind: "unknown" }], reconstruction: { kind: "rtn" } }, {
-      format: "int4-g16-asym",
-    }),
+    () =>
+      applyRecipe(model, { name: "t", transforms: [{ kind: "unknown" }], reconstruction: { kind: "rtn" } }, {
+        format: "int4-g16-asym",
+      }),
     RangeError,
     'Cannot apply transform "unknown"',
   );
+});
+
+Deno.test("applyRecipe: every built-in recipe runs on a tiny model (transforms, observers, reconstructions)", async () => {
+  const model = tinyModel(0);
+  const opts = { format: "int4-g16-asym", calibration, seqLen: SEQ };
+  const rtnError = await logitError((await applyRecipe(model, getRecipe("RTN"), opts)).model);
+  for (const recipe of BUILTIN_RECIPES) {
+    const quick: Recipe = recipe.reconstruction.kind === "adaround" || recipe.reconstruction.kind === "lwc"
+      ? { ...recipe, reconstruction: { ...recipe.reconstruction, iterations: 20 } }
+      : recipe;
+    const r = await applyRecipe(model, quick, opts);
+    const e = await logitError(r.model);
+    assert.ok(Number.isFinite(e) && e < rtnError * 3, `${recipe.name}: ${e} vs RTN ${rtnError}`);
+    assert.equal(r.layers.length, 14);
+    // LoRC r = 8 is costly on 32-wide layers: 8·(rows + cols)·16 bits each.
+    assert.ok(
+      r.bitsPerWeight > 4 && r.bitsPerWeight < (recipe.lorc ? 16 : 8),
+      `${recipe.name}: ${r.bitsPerWeight} bits/w`,
+    );
+  }
 });

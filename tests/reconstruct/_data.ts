@@ -11,7 +11,10 @@ import { Tensor } from "../../lib/tensor/tensor.ts";
 /** Random inputs X f32 `[N, n]`: Gaussian mixed through a random matrix, some channels scaled up. */
 export function randomInputs(N: number, n: number, seed: number): Tensor<"f32"> {
   const rng = new Rng(seed);
-  const A = Float64Array.from({ length: n * n }, (_, i) => (i % (n + 1) === 0 ? 1 : 0) + 0.3 * rng.normal() / Math.sqrt(n));
+  const A = Float64Array.from(
+    { length: n * n },
+    (_, i) => (i % (n + 1) === 0 ? 1 : 0) + 0.3 * rng.normal() / Math.sqrt(n),
+  );
   const gain = Float64Array.from({ length: n }, () => (rng.uniform() < 0.05 ? 6 : 0.5 + rng.uniform()));
   const X = new Float32Array(N * n); // [N, n]
   const z = new Float64Array(n);

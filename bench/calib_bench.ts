@@ -1,0 +1,129 @@
+// SPDX-License-Identifier: MIT
+/**
+ * Calibration and whole-model RTN timings on the bundled model (a random model of the same
+ * shape — d=256, 4 layers, ffn 768, vocab 256 — until the checkpoint exists; the `size`
+ * column says which):
+ * - time to calibrate: Hessians `H = 2XᵀX/N` for every decoder linear from 128 × 256 train
+ *   tokens (`collectHessians`, batches of 8 sequences, shared q/k/v and gate/up inputs);
+ * - time for RTN with the MSE clipping search (grid 100, shrink 0.8, GPTQ's) over all 28
+ *   linears at int4-g128-asym, and with min-max for comparison.
+ *
+ * Each quantity is measured once per backend (they take seconds, not microseconds).
+ * Usage: `deno run -A bench/calib_bench.ts [--quick] [--ts]` prints a table; `--quick` uses
+ * 32 × 256 calibration tokens; `--ts` adds the plain-TypeScript backend (slow: minutes).
+ * `runCalibBench()` returns the rows as data.
+ *
+ * @module
+ */
+import { BUNDLED_MODEL_DIR, loadLlama } from "../lib/model/load.ts";
+import { expectedShapes, parseLlamaConfig } from "../lib/model/config.ts";
+import { LlamaModel } from "../lib/model/llama.ts";
+import { loadBlasOps } from "../lib/ops/blas/mod.ts";
+import type { Ops } from "../lib/ops/ops.ts";
+import { tsOps } from "../lib/ops/ts/mod.ts";
+import { calibrationSamples, loadSplit } from "../lib/calib/corpus.ts";
+import { collectHessians } from "../lib/calib/capture.ts";
+import { rtnModel } from "../lib/eval/rtn_model.ts";
+import { parseQuantSpec } from "../lib/quant/spec.ts";
+import { randnF32 } from "../lib/tensor/create.ts";
+import { Tensor } from "../lib/tensor/tensor.ts";
+
+/** One measured quantity. */
+export interface BenchRow {
+  /** "ts" or "blas". */
+  backend: string;
+  op: string;
+  /** Problem size in words. */
+  size: string;
+  value: number;
+  unit: string;
+}
+
+/** Options of {@link runCalibBench}. */
+export interface CalibBenchOptions {
+  /** 32 × 256 calibration tokens instead of 128 × 256 (default false). */
+  quick?: boolean;
+  /** Backends to time (default: blas when it loads, else ts). */
+  backends?: Ops[];
+}
+
+/** The bundled model, or a random model of its shape when the checkpoint is not there yet. */
+async function benchModel(ops: Ops): Promise<{ model: LlamaModel; label: string }> {
+  try {
+    await Deno.stat(`${BUNDLED_MODEL_DIR}/model.safetensors`);
+    return { model: await loadLlama(BUNDLED_MODEL_DIR, { ops }), label: "sotu-llama-d256-l4" };
+  } catch {
+    const config = parseLlamaConfig({
+      model_type: "llama",
+      vocab_size: 256,
+      hidden_size: 256,
+      intermediate_size: 768,
+      num_hidden_layers: 4,
+      num_attention_heads: 4,
+      max_position_embeddings: 256,
+    });
+    const weights = new Map<string, Tensor<"f32">>();
+    let seed = 0;
+    for (const [name, shape] of expectedShapes(config)) {
+      weights.set(
+        name,
+        shape.length === 1
+          ? new Tensor("f32", shape, new Float32Array(shape[0]).fill(1))
+          : randnF32(shape, seed++, 1 / Math.sqrt(shape[1])),
+      );
+    }
+    return { model: new LlamaModel(config, weights, ops, "random"), label: "random d256-l4" };
+  }
+}
+
+async function seconds(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
+/**
+ * Times calibration (Hessians of every linear) and whole-model RTN with MSE search.
+ *
+ * @param options `quick`, `backends`
+ * @returns one row per (backend, quantity)
+ */
+export async function runCalibBench(options: CalibBenchOptions = {}): Promise<BenchRow[]> {
+  const nSamples = options.quick ? 32 : 128, seqLen = 256;
+  const ids = calibrationSamples(await loadSplit("train"), { nSamples, seqLen, seed: 0 });
+  const backends = options.backends ?? [loadBlasOps() ?? tsOps];
+  const rows: BenchRow[] = [];
+  for (const ops of backends) {
+    const { model, label } = await benchModel(ops);
+    const tokens = `${label}, ${nSamples}×${seqLen} tokens`;
+    const cal = await seconds(() => collectHessians(model, ids, seqLen, { batchSize: 8 }));
+    rows.push({ backend: ops.name, op: "calibrate: Hessians of all 28 linears", size: tokens, value: cal, unit: "s" });
+    const spec = parseQuantSpec("int4-g128-asym");
+    const mse = await seconds(() => rtnModel(model, spec, { observer: "mse" }));
+    rows.push({
+      backend: ops.name,
+      op: "RTN + MSE clip search, whole model",
+      size: `${label}, int4-g128-asym`,
+      value: mse,
+      unit: "s",
+    });
+    const mm = await seconds(() => rtnModel(model, spec, { observer: "minmax" }));
+    rows.push({
+      backend: ops.name,
+      op: "RTN min-max, whole model",
+      size: `${label}, int4-g128-asym`,
+      value: mm,
+      unit: "s",
+    });
+  }
+  return rows;
+}
+
+if (import.meta.main) {
+  const quick = Deno.args.includes("--quick");
+  const blas = loadBlasOps();
+  const backends: Ops[] = [...(blas ? [blas] : []), ...(Deno.args.includes("--ts") || !blas ? [tsOps] : [])];
+  const rows = await runCalibBench({ quick, backends });
+  console.log("| backend | op | size | value | unit |\n|---|---|---|---:|---|");
+  for (const r of rows) console.log(`| ${r.backend} | ${r.op} | ${r.size} | ${r.value.toFixed(2)} | ${r.unit} |`);
+}

@@ -1,0 +1,76 @@
+// SPDX-License-Identifier: MIT
+/**
+ * `deno task bench`: every benchmark suite in one run, printed as one table and written to
+ * `build/bench.json`. Performance is measured here, never asserted in tests.
+ *
+ * Usage: deno task bench [--only io,ops,kernels,model,calib,rotate,gptq] [--full]
+ * Suites needing something absent (the bundled model, a WebGPU adapter) report why and are skipped.
+ */
+
+/** One figure, normalized across suites. */
+interface Row {
+  suite: string;
+  backend: string;
+  op: string;
+  size: string;
+  value: number;
+  unit: string;
+}
+
+type Suite = () => Promise<object[]>;
+
+const full = Deno.args.includes("--full");
+const onlyArg = Deno.args[Deno.args.indexOf("--only") + 1];
+const only = Deno.args.includes("--only") && onlyArg ? new Set(onlyArg.split(",")) : undefined;
+
+const SUITES: Record<string, Suite> = {
+  io: async () => (await import("./io_bench.ts")).runIoBench(),
+  ops: async () => (await import("./ops_bench.ts")).runOpsBench({ quick: !full }),
+  kernels: async () => (await import("./kernels_bench.ts")).runKernelsBench(),
+  model: async () => (await import("./model_bench.ts")).runModelBench({ full }),
+  calib: async () => (await import("./calib_bench.ts")).runCalibBench({ quick: !full }),
+  rotate: async () => (await import("./rotate_bench.ts")).runRotateBench({ quick: !full }),
+  gptq: async () => (await import("./gptq_bench.ts")).runGptqBench({ full }),
+};
+
+function normalize(suite: string, row: object): Row {
+  const r = row as Record<string, unknown>;
+  return {
+    suite,
+    backend: String(r.backend ?? "-"),
+    op: String(r.op ?? r.name ?? "?"),
+    size: String(r.size ?? ""),
+    value: Number(r.value),
+    unit: String(r.unit ?? ""),
+  };
+}
+
+const rows: Row[] = [];
+const skipped: string[] = [];
+for (const [name, run] of Object.entries(SUITES)) {
+  if (only && !only.has(name)) continue;
+  const t0 = performance.now();
+  try {
+    const got = (await run()).map((r) => normalize(name, r));
+    rows.push(...got);
+    for (const r of got) {
+      console.log(
+        `${r.suite.padEnd(8)} ${r.backend.padEnd(17)} ${r.op.padEnd(30)} ${r.size.padEnd(16)} ${
+          r.value.toPrecision(4).padStart(10)
+        } ${r.unit}`,
+      );
+    }
+  } catch (e) {
+    skipped.push(`${name}: ${(e as Error).message.split("\n")[0]}`);
+    console.log(`${name.padEnd(8)} skipped: ${(e as Error).message.split("\n")[0]}`);
+  }
+  console.log(`${name.padEnd(8)} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+}
+await Deno.mkdir("build", { recursive: true });
+await Deno.writeTextFile(
+  "build/bench.json",
+  JSON.stringify({ date: new Date().toISOString(), deno: Deno.version.deno, rows, skipped }, null, 2),
+);
+console.log(
+  `\n${rows.length} figures written to build/bench.json${skipped.length ? `; skipped: ${skipped.length}` : ""}`,
+);

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: MIT
+/**
+ * Rotation benchmarks on the bundled model (or, until its file exists, a random model of the
+ * same shape: d 256, 4 layers, 4 heads, FFN 768 = 12·64, vocab 256):
+ *
+ * - time to rotate the model QuaRot-style (fold norms, R1, R2, fused R4), per backend, with a
+ *   randomized-Hadamard R1 (FWHT) and a random-orthogonal R1 (matmul, QR included);
+ * - forward-pass throughput in tokens/s without and with the online steps (R3 on Q/K after
+ *   RoPE, R4 before down_proj), and the overhead of the online steps in % of forward time;
+ * - the FWHT itself at the online shapes (R4: `[tokens, 768]` with the stored H₁₂ factor; R3:
+ *   `[tokens·heads, 64]`), in GB/s counting one read and one write of f32.
+ *
+ * Usage: `deno run -A bench/rotate_bench.ts [--quick]` prints a table; `runRotateBench()`
+ * returns the rows for an aggregate `deno task bench`.
+ *
+ * @module
+ */
+import { BUNDLED_MODEL_DIR, loadLlama } from "../lib/model/load.ts";
+import { expectedShapes, parseLlamaConfig } from "../lib/model/config.ts";
+import { LlamaModel } from "../lib/model/llama.ts";
+import { loadBlasOps } from "../lib/ops/blas/mod.ts";
+import type { Ops } from "../lib/ops/ops.ts";
+import { tsOps } from "../lib/ops/ts/mod.ts";
+import { hadamardRotation } from "../lib/rotate/hadamard.ts";
+import { quarotRotate } from "../lib/rotate/quarot.ts";
+import { Rng } from "../lib/tensor/random.ts";
+import { Tensor } from "../lib/tensor/tensor.ts";
+
+/** One measured quantity. */
+export interface BenchRow {
+  /** "ts" or "blas". */
+  backend: string;
+  op: string;
+  /** Problem size in words. */
+  size: string;
+  value: number;
+  unit: string;
+}
+
+/** Median wall time (ms) over at least `reps` runs and about `budgetMs`, after one warm-up. */
+async function timeMs(fn: () => unknown, reps = 3, budgetMs = 1500): Promise<number> {
+  await fn();
+  const ms: number[] = [];
+  const start = performance.now();
+  while (ms.length < reps || (performance.now() - start < budgetMs && ms.length < 30)) {
+    const t0 = performance.now();
+    await fn();
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  return ms[Math.floor(ms.length / 2)] as number;
+}
+
+/** The bundled model, or a random model of its shape when the checkpoint is not there yet. */
+async function benchModel(ops: Ops): Promise<{ model: LlamaModel; label: string }> {
+  try {
+    return { model: await loadLlama(BUNDLED_MODEL_DIR, { ops }), label: "bundled d256-l4" };
+  } catch {
+    const config = parseLlamaConfig({
+      model_type: "llama",
+      vocab_size: 256,
+      hidden_size: 256,
+      intermediate_size: 768,
+      num_hidden_layers: 4,
+      num_attention_heads: 4,
+      max_position_embeddings: 256,
+    });
+    const rng = new Rng(0), weights = new Map<string, Tensor<"f32">>();
+    for (const [name, shape] of expectedShapes(config)) {
+      const t = new Tensor("f32", shape);
+      const n = shape.length === 2 ? (shape[1] as number) : 1;
+      for (let i = 0; i < t.size; i++) t.data[i] = shape.length === 1 ? 1 : rng.normal() / Math.sqrt(n);
+      weights.set(name, t);
+    }
+    return { model: new LlamaModel(config, weights, ops, "random"), label: "random d256-l4 (bundled model missing)" };
+  }
+}
+
+/**
+ * Runs the measurements on ts and (when OpenBLAS loads) blas.
+ *
+ * @param options `quick`: fewer tokens for the ts forward pass
+ * @returns rows `{ backend, op, size, value, unit }`
+ */
+export async function runRotateBench(options: { quick?: boolean } = {}): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const blas = loadBlasOps();
+  for (const ops of blas ? [tsOps, blas] : [tsOps]) {
+    const { model, label } = await benchModel(ops);
+    const c = model.config;
+    const add = (op: string, size: string, value: number, unit: string) =>
+      rows.push({ backend: ops.name, op, size, value, unit });
+    add("quarotRotate, R1 randomized Hadamard", label, await timeMs(() => quarotRotate(model, { seed: 0 })), "ms");
+    add(
+      "quarotRotate, R1/R2 random orthogonal (QR incl.)",
+      label,
+      await timeMs(() => quarotRotate(model, { r1: "orthogonal", r2: "orthogonal", seed: 0 }), 2),
+      "ms",
+    );
+
+    // forward throughput: B sequences of T tokens
+    const T = 256, B = ops.name === "ts" ? (options.quick ? 1 : 2) : 8;
+    const ids = Int32Array.from({ length: B * T }, (_, i) => (i * 31 + 7) % c.vocabSize);
+    const variants: [string, LlamaModel][] = [
+      ["forward, no rotation", model],
+      ["forward, rotated: online R3 + R4", await quarotRotate(model, { seed: 0 })],
+      ["forward, rotated: online R4 only", await quarotRotate(model, { seed: 0, r3: false })],
+      ["forward, rotated: online R3 only", await quarotRotate(model, { seed: 0, r4: false })],
+    ];
+    // interleaved rounds, so load from other processes hits every variant alike
+    const rounds = ops.name === "ts" ? 3 : 5;
+    const times = variants.map(() => [] as number[]);
+    for (const [, m] of variants) await m.forward(ids, T); // warm-up
+    for (let r = 0; r < rounds; r++) {
+      for (const [i, [, m]] of variants.entries()) {
+        const t0 = performance.now();
+        await m.forward(ids, T);
+        times[i]!.push(performance.now() - t0);
+      }
+    }
+    const tokensPerS = times.map((t) => (B * T) / (t.sort((a, b) => a - b)[Math.floor(t.length / 2)]! / 1000));
+    variants.forEach(([op], i) => add(op, `${B}×${T} tokens`, tokensPerS[i] as number, "tokens/s"));
+    const base = tokensPerS[0] as number;
+    ["online R3 + R4", "online R4", "online R3"].forEach((what, i) => {
+      add(
+        `${what} overhead`,
+        `${B}×${T} tokens`,
+        (100 * (base - (tokensPerS[i + 1] as number))) / (tokensPerS[i + 1] as number),
+        "% of plain forward time",
+      );
+    });
+
+    // the FWHT at the online shapes
+    const rng = new Rng(1);
+    const r4 = hadamardRotation(c.intermediateSize), r3 = hadamardRotation(c.headDim);
+    const X4 = new Tensor(
+      "f32",
+      [B * T, c.intermediateSize],
+      Float32Array.from({ length: B * T * c.intermediateSize }, () => rng.normal()),
+    );
+    const X3 = new Tensor(
+      "f32",
+      [B * T * c.numHeads, c.headDim],
+      Float32Array.from({ length: B * T * c.numHeads * c.headDim }, () => rng.normal()),
+    );
+    for (const [op, R, X] of [["fwht R4 (H₁₂ ⊗ H₆₄)", r4, X4], ["fwht R3 (H₆₄)", r3, X3]] as const) {
+      const ms = await timeMs(() => R.apply(X, ops));
+      add(op, `[${X.shape.join(", ")}]`, (2 * 4 * X.size) / (ms / 1000) / 1e9, "GB/s");
+    }
+  }
+  return rows;
+}
+
+if (import.meta.main) {
+  console.table(await runRotateBench({ quick: Deno.args.includes("--quick") }));
+}
