@@ -14,11 +14,13 @@ import type { TransformSpec } from "./recipe_types.ts";
 
 /** What a transform may use besides the model. */
 export interface TransformContext {
+  /** Backend of the transform's products. */
   ops: Ops;
   /** The target format (activation-aware transforms tune for it). */
   spec: IntSpec;
   /** Calibration ids `[n·seqLen]` (activation-aware transforms need them). */
   calibration?: ArrayLike<number>;
+  /** Tokens per calibration sequence. */
   seqLen?: number;
 }
 

@@ -21,6 +21,7 @@ export interface TransformSpec {
 export interface ObserverSpec {
   /** `minmax` (default), `mse` (see `RECIPE_OBSERVERS`). */
   kind: string;
+  /** Observer-specific options, passed through. */
   [option: string]: unknown;
 }
 
@@ -48,6 +49,7 @@ export interface Recipe {
   transforms?: TransformSpec[];
   /** Default min-max. */
   observer?: ObserverSpec;
+  /** How the codes are chosen (RTN, GPTQ, AdaRound, learned clipping, NeUQI, SINQ). */
   reconstruction: ReconstructionSpec;
   /** Quantization error propagation before the reconstruction (strength α, damping). */
   qep?: { alpha?: number; dampRatio?: number };

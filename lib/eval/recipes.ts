@@ -80,9 +80,11 @@ export function validateRecipe(raw: unknown): Recipe {
 
 /** One progress event. */
 export interface RecipeProgress {
+  /** What is running: the transforms, the per-linear quantization, or finished. */
   stage: "transform" | "quantize" | "done";
-  /** Linears quantized so far and in total. */
+  /** Linears quantized so far. */
   done: number;
+  /** Linears in the model (7 per block). */
   total: number;
   /** Linear (or group) just finished. */
   name?: string;
@@ -100,24 +102,33 @@ export interface ApplyRecipeOptions {
   ops?: Ops;
   /** Sequences per block forward in the sequential pass (default 8). */
   batchSize?: number;
+  /** Called when the transforms start, after each sequential group (or linear), and at the end. */
   onProgress?: (p: RecipeProgress) => void;
 }
 
 /** Per-linear row of {@link RecipeResult}. */
 export interface RecipeLayerRow {
+  /** Linear name without `.weight`. */
   name: string;
+  /** Output features. */
   rows: number;
+  /** Input features. */
   cols: number;
+  /** Mean squared weight error against the transformed FP weight. */
   mse: number;
+  /** Weight SQNR in dB. */
   sqnr: number;
+  /** Storage bits per weight of this linear. */
   bitsPerWeight: number;
 }
 
 /** Result of {@link applyRecipe}. */
 export interface RecipeResult {
+  /** The recipe applied. */
   recipe: Recipe;
   /** Format id used. */
   format: string;
+  /** The format as a spec. */
   spec: IntSpec;
   /** The quantized model (dequantized weights in the forward pass). */
   model: LlamaModel;
@@ -125,6 +136,7 @@ export interface RecipeResult {
   transformed: LlamaModel;
   /** Packed weights per linear name (without `.weight`). */
   quantized: Map<string, QuantizedTensor>;
+  /** One row per linear, in quantization order. */
   layers: RecipeLayerRow[];
   /** Bits per weight over all decoder linears, scales/zeros/g_idx and LoRC factors included. */
   bitsPerWeight: number;

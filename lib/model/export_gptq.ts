@@ -51,8 +51,11 @@ export function hfConfig(c: LlamaConfig): Record<string, unknown> {
 export interface GptqExportOptions {
   /** Act-order (`desc_act`). Default: true when any linear has a non-trivial g_idx. */
   descAct?: boolean;
+  /** `static_groups` (default false). */
   staticGroups?: boolean;
+  /** `damp_percent` (default 0.01). */
   dampPercent?: number;
+  /** `true_sequential` (default true). */
   trueSequential?: boolean;
   /** Extra `__metadata__` strings (e.g. the recipe) for the safetensors file. */
   metadata?: Record<string, string>;

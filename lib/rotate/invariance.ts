@@ -60,7 +60,7 @@ export interface InvarianceReport {
 }
 
 /** Thrown by {@link checkInvariance}; `layer` names the first diverging stage. */
-export class InvarianceError extends Error {
+export class InvarianceError extends RangeError {
   /** Error name. */
   override name = "InvarianceError";
   /** First stage whose outputs diverge (e.g. `model.layers.2`, or `model.norm / lm_head`). */
