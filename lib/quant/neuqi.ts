@@ -52,44 +52,59 @@ export interface NeuqiParams {
 function bestZeroReal(x: Float64Array, h: Float64Array, maxq: number): [number, number] {
   const n = x.length;
   let A = 0, B = 0, C = 0;
-  const y = new Float64Array(n), fy = new Float64Array(n), order = new Array<number>(n);
+  const order = new Array<number>(n), y = new Float64Array(n);
   let yMin = Infinity, yMax = -Infinity;
   for (let j = 0; j < n; j++) {
     const hj = h[j] as number, xj = x[j] as number;
     A += hj;
     B -= hj * xj; // all q = 0 as z → −∞
     C += hj * xj * xj;
-    y[j] = 0.5 - xj;
-    fy[j] = Math.floor(y[j] as number);
+    y[j] = 0.5 - xj; // element j's events are at z = y_j + k, k = 0..maxq−1
     order[j] = j;
-    yMin = Math.min(yMin, y[j] as number);
-    yMax = Math.max(yMax, y[j] as number);
+    if (y[j]! < yMin) yMin = y[j]!;
+    if (y[j]! > yMax) yMax = y[j]!;
   }
   if (!(A > 0)) return [(maxq + 1) / 2, 0];
-  const frac = (j: number) => (y[j] as number) - (fy[j] as number);
+  // Within every unit interval [m, m+1) events come in the order of frac(y_j): sort once.
+  const frac = (j: number) => y[j]! - Math.floor(y[j]!);
   order.sort((a, b) => frac(a) - frac(b));
+  const fr = new Float64Array(n), fy = new Float64Array(n), xs = new Float64Array(n), hs = new Float64Array(n);
+  for (let t = 0; t < n; t++) {
+    const j = order[t]!;
+    fy[t] = Math.floor(y[j]!);
+    fr[t] = y[j]! - fy[t]!;
+    xs[t] = x[j]!;
+    hs[t] = h[j]!;
+  }
   let bestZ = NaN, bestF = Infinity, lo = -Infinity;
-  const segment = (hi: number) => {
-    const z = Math.min(hi, Math.max(lo, B / A));
-    const f = A * z * z - 2 * B * z + C;
-    if (f < bestF) {
-      bestF = f;
-      bestZ = z;
-    }
-    lo = hi;
-  };
   const m0 = Math.floor(yMin), m1 = Math.floor(yMax) + maxq - 1;
   for (let m = m0; m <= m1; m++) {
-    for (const j of order) {
-      const k = m - (fy[j] as number); // event k of element j lies in unit m
+    for (let t = 0; t < n; t++) {
+      const k = m - fy[t]!; // event k of element t lies in unit m
       if (k < 0 || k >= maxq) continue;
-      segment(m + frac(j));
-      const hj = h[j] as number;
-      C += hj * (2 * (k - (x[j] as number)) + 1); // q_j: k → k + 1
+      const hi = m + fr[t]!;
+      // Segment [lo, hi]: f = A z² − 2B z + C, minimised at the clamped vertex.
+      let z = B / A;
+      if (z < lo) z = lo;
+      else if (z > hi) z = hi;
+      const f = (A * z - 2 * B) * z + C;
+      if (f < bestF) {
+        bestF = f;
+        bestZ = z;
+      }
+      lo = hi;
+      const hj = hs[t]!;
+      C += hj * (2 * (k - xs[t]!) + 1); // q: k → k + 1
       B += hj;
     }
   }
-  segment(Infinity);
+  let z = B / A; // last segment [lo, ∞): all q = maxq
+  if (z < lo) z = lo;
+  const f = (A * z - 2 * B) * z + C;
+  if (f < bestF) {
+    bestF = f;
+    bestZ = z;
+  }
   return [bestZ, Math.max(0, bestF)];
 }
 
