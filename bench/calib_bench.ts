@@ -13,6 +13,10 @@
  * 32 × 256 calibration tokens; `--ts` adds the plain-TypeScript backend (slow: minutes).
  * `runCalibBench()` returns the rows as data.
  *
+ * `deno run -A bench/calib_bench.ts --formats [--windows N]` instead prints the formats × bits
+ * table: min-max RTN (and MSE-clipped RTN at ≤ 4 bits) over all 28 linears, perplexity on the
+ * first N (default 64) test windows of 256 bytes and stored bits per weight ({@link formatsTable}).
+ *
  * @module
  */
 import { BUNDLED_MODEL_DIR, loadLlama } from "../lib/model/load.ts";
@@ -26,6 +30,8 @@ import { collectHessians } from "../lib/calib/capture.ts";
 import { rtnModel } from "../lib/eval/rtn_model.ts";
 import { parseQuantSpec } from "../lib/quant/spec.ts";
 import { randnF32 } from "../lib/tensor/create.ts";
+import { evaluateLm } from "../lib/eval/perplexity.ts";
+import { ResultsTable } from "../lib/eval/results.ts";
 import { Tensor } from "../lib/tensor/tensor.ts";
 
 /** One measured quantity. */
@@ -119,7 +125,78 @@ export async function runCalibBench(options: CalibBenchOptions = {}): Promise<Be
   return rows;
 }
 
-if (import.meta.main) {
+/** Formats of {@link formatsTable}, from 8 down to 2 bits. */
+export const TABLE_FORMATS: readonly string[] = [
+  "int8-ch-sym",
+  "fp8-e4m3-ch",
+  "fp8-e5m2-ch",
+  "mxfp8-e4m3",
+  "mxint8",
+  "int6-g128-asym",
+  "fp6-e3m2-g128",
+  "fp6-e2m3-g128",
+  "mxfp6-e2m3",
+  "int4-g128-asym",
+  "int4-ch-asym",
+  "fp4-e2m1-g128",
+  "nf4-g128",
+  "mxfp4-e2m1",
+  "int3-g128-asym",
+  "nf3-g128",
+  "int2-g64-asym",
+];
+
+/**
+ * Formats × bits on the bundled model: RTN min-max for every format in {@link TABLE_FORMATS},
+ * plus RTN with the MSE clip search for integer formats of ≤ 4 bits.
+ *
+ * @param options `windows` of the test split (default 64), `ops` (default blas, else ts)
+ */
+export async function formatsTable(options: { windows?: number; ops?: Ops } = {}): Promise<ResultsTable> {
+  const ops = options.ops ?? loadBlasOps() ?? tsOps;
+  const { model, label } = await benchModel(ops);
+  const test = await loadSplit("test");
+  const evalOptions = { seqLen: 256, maxWindows: options.windows ?? 64 };
+  const table = new ResultsTable(`RTN over all 28 linears of ${label}; test split`);
+  const base = { model: label, split: "test", seqLen: 256, calibration: "none" };
+  const fp = await evaluateLm(model, test, evalOptions);
+  table.add({
+    ...base,
+    recipe: "FP",
+    format: "fp32",
+    bitsPerWeight: 32,
+    perplexity: fp.perplexity,
+    bitsPerToken: fp.bitsPerToken,
+    windows: fp.windows,
+  });
+  for (const id of TABLE_FORMATS) {
+    const spec = parseQuantSpec(id);
+    const observers = spec.format === "int" && spec.bits <= 4 ? (["minmax", "mse"] as const) : (["minmax"] as const);
+    for (const observer of observers) {
+      const r = await rtnModel(model, spec, { ops, observer });
+      const ev = await evaluateLm(r.model, test, { ...evalOptions, reference: model });
+      table.add({
+        ...base,
+        recipe: observer === "mse" ? "RTN+MSE" : "RTN",
+        format: id,
+        bitsPerWeight: r.bitsPerWeight,
+        perplexity: ev.perplexity,
+        bitsPerToken: ev.bitsPerToken,
+        kl: ev.kl!,
+        top1Agreement: ev.top1Agreement!,
+        quantSeconds: r.seconds,
+        windows: ev.windows,
+      });
+    }
+  }
+  return table;
+}
+
+if (import.meta.main && Deno.args.includes("--formats")) {
+  const w = Deno.args.indexOf("--windows");
+  const table = await formatsTable(w >= 0 ? { windows: Number(Deno.args[w + 1]) } : {});
+  console.log(table.toMarkdown());
+} else if (import.meta.main) {
   const quick = Deno.args.includes("--quick");
   const blas = loadBlasOps();
   const backends: Ops[] = [...(blas ? [blas] : []), ...(Deno.args.includes("--ts") || !blas ? [tsOps] : [])];

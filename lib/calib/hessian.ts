@@ -51,6 +51,7 @@ export class HessianAccumulator {
   private queue: Promise<void> = Promise.resolve();
 
   /**
+   * Starts an empty accumulator.
    * @param n input dimension of the layer (columns of X, of W)
    * @param options `ops` backend (default `tsOps`)
    */
@@ -81,12 +82,12 @@ export class HessianAccumulator {
         ),
       );
     }
-    const run = this.queue.then(() => this.add(X));
+    const run = this.queue.then(() => this.#add(X));
     this.queue = run.catch(() => {}); // a failed batch must not poison later ones
     return run;
   }
 
-  private async add(X: Tensor<"f32">): Promise<void> {
+  async #add(X: Tensor<"f32">): Promise<void> {
     const b = X.shape[0] as number;
     if (b === 0) return;
     const total = this.tokens + b;

@@ -46,10 +46,15 @@ export type LayerQuantizer<R extends { weight: Tensor<"f32"> }> = (
 
 /** One row per quantized linear. */
 export interface SequentialLayerRow {
+  /** Linear name (without `.weight`). */
   name: string;
+  /** Block index. */
   layer: number;
+  /** Group index within the block. */
   groupIndex: number;
+  /** Output features. */
   rows: number;
+  /** Input features. */
   cols: number;
   /** Weight MSE. */
   mse: number;

@@ -26,16 +26,21 @@ export interface OnnxLm {
  * Opens an ONNX causal LM with onnxruntime-web on the wasm backend (single-threaded, so results
  * are deterministic).
  *
- * @param path the `.onnx` file
+ * @param source the `.onnx` file, or the model's bytes (e.g. a quantized export held in memory)
  * @throws Error naming the file when it cannot be read or is not a valid ONNX model
  */
-export async function openOnnxLm(path: string, options: { threads?: number } = {}): Promise<OnnxLm> {
+export async function openOnnxLm(source: string | Uint8Array, options: { threads?: number } = {}): Promise<OnnxLm> {
   ort.env.wasm.numThreads = options.threads ?? 1;
   let bytes: Uint8Array;
-  try {
-    bytes = await Deno.readFile(path);
-  } catch (e) {
-    throw new Error(`openOnnxLm: Cannot read ONNX model "${path}"`, { cause: e });
+  const path = typeof source === "string" ? source : `<${source.length} bytes>`;
+  if (typeof source !== "string") {
+    bytes = source;
+  } else {
+    try {
+      bytes = await Deno.readFile(source);
+    } catch (e) {
+      throw new Error(`openOnnxLm: Cannot read ONNX model "${path}"`, { cause: e });
+    }
   }
   let session: ort.InferenceSession;
   try {

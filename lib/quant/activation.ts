@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { Tensor } from "../tensor/tensor.ts";
+import type { Tensor } from "../tensor/tensor.ts";
 import type { Ops } from "../ops/ops.ts";
 import { tsOps } from "../ops/ts/mod.ts";
 import type { QuantSpec } from "./spec.ts";
@@ -20,7 +20,9 @@ import { fakeQuantizeWith, type FormatParams, formatParams, paramsFromRanges } f
  * `ForwardHooks` in lib/model/llama.ts, restated so lib/quant does not depend on lib/model).
  */
 export interface LinearInputHooks {
+  /** Sees (and may replace) the input X f32 `[tokens, in]` of linear `name`. */
   linearInput?: (name: string, X: Tensor<"f32">) => Tensor<"f32"> | void | Promise<Tensor<"f32"> | void>;
+  /** Sees the residual stream after each block. */
   blockOutput?: (layer: number, hidden: Tensor<"f32">) => void | Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export async function quantizeActivations(
 
 /** Options of {@link activationQuantHooks}. */
 export interface ActivationHookOptions {
+  /** Backend (default `tsOps`). */
   ops?: Ops;
   /** Which linears to quantize (default: every decoder linear, i.e. names containing `.layers.`). */
   include?: (name: string) => boolean;

@@ -26,9 +26,13 @@ export type FormatParams = IntQuantParams | { scale: Tensor<"f32">; zero?: undef
 
 /** Per-group ranges of W for a spec: lo = min(x, 0), hi = max(x, 0), f64 `[R·G]`. */
 export interface GroupRanges {
+  /** Rows of parameters (1 when per-tensor). */
   R: number;
+  /** Groups per row. */
   G: number;
+  /** f64 `[R·G]` min(x, 0) per group. */
   lo: Float64Array;
+  /** f64 `[R·G]` max(x, 0) per group. */
   hi: Float64Array;
 }
 
@@ -125,7 +129,9 @@ export function formatParams(W: Tensor<"f32">, spec: QuantSpec, clip = 1): Forma
 
 /** Codes (u8 `[rows, cols]`) and dequantized values (f32) of W with given parameters. */
 export interface EncodedWeight {
+  /** f32 `[rows, cols]` dequantized values. */
   values: Tensor<"f32">;
+  /** u8 `[rows, cols]` codes (level indices for codebook formats). */
   codes: Tensor<"u8">;
 }
 

@@ -21,7 +21,9 @@ import type { MinifloatName } from "./spec.ts";
 
 /** Bit layout and special-value convention of a minifloat. */
 export interface MinifloatFormat {
+  /** Exponent bits E. */
   exponentBits: number;
+  /** Mantissa bits M. */
   mantissaBits: number;
   /** Exponent bias, `2^(E−1) − 1`. */
   bias: number;

@@ -18,9 +18,9 @@ import { MX_BLOCK_SIZE } from "./spec.ts";
 import { minifloatEmax, minifloatLevels } from "./minifloat.ts";
 
 /** E8M0 exponent range of the shared scale (2^−127 … 2^127). */
-export const E8M0_MIN_EXP = -127;
+export const E8M0_MIN_EXP: number = -127;
 /** Largest E8M0 exponent (the all-ones code 255 is NaN). */
-export const E8M0_MAX_EXP = 127;
+export const E8M0_MAX_EXP: number = 127;
 
 const INT8_LEVELS = Float32Array.from({ length: 256 }, (_, i) => (i - 128) / 64);
 

@@ -9,9 +9,10 @@
  * with `h = diag(H)` (1 without H), over a grid of scales `s = (t/T)·s_minmax` and, for each
  * scale, the exact optimal **non-integer** zero point z. As a function of z, L is piecewise
  * quadratic: with x = w/s, q_j steps from k to k+1 where z crosses `k + ½ − x_j`. Sweeping
- * those n·maxq breakpoints in order while updating `Σh`, `Σh(q−x)`, `Σh(q−x)²` and taking
- * the clamped vertex on every segment gives the global minimiser. (The reference searches a
- * ±1 window around a clamp-only relaxation; the full sweep is never worse.)
+ * those breakpoints in order while updating `Σh(q−x)` and `Σh(q−x)²` and taking the clamped
+ * vertex on every segment gives the global minimiser; the clamp-only relaxation (a convex
+ * lower bound, which the reference uses to place a ±1 window) prunes the sweep to the unit
+ * intervals that can still hold the optimum, so the result stays exact.
  *
  * `integerZero: true` restricts z to the integers 0..maxq (the reference's `grid_zp`).
  * With an integer z the formula equals GPTQ's `clamp(round(w/s) + z)`.
@@ -43,68 +44,110 @@ export interface NeuqiParams {
   scale: Tensor<"f32">;
   /** f32 `[rows, G]` zero points (real-valued unless `integerZero`). */
   zero: Tensor<"f32">;
+  /** Largest code, `2^bits − 1`. */
   maxq: number;
   /** f64 `[rows·G]` weighted error Σ h (w − ŵ)² per group at the chosen parameters. */
   loss: Float64Array;
 }
 
-/** Best real z for fixed s on one group: returns [z, f] with f = Σ h (q − x − z)². */
+/** Group sizes below this sort event keys with the element index packed in (2^12). */
+const KEY_INDEX_LIMIT = 4096;
+/** Resolution of the packed sort key within a unit interval (2^40; key < 2^52 stays exact). */
+const KEY_FRAC_SCALE = 2 ** 40;
+
+/**
+ * Best real z for fixed s on one group: returns [z, f] with f = Σ h (q − x − z)².
+ *
+ * Exact, with pruning: since q is an integer in [0, maxq], |q − u| ≥ dist(u, [0, maxq]) for
+ * u = x + z, so f ≥ g(z) = Σ h·dist(x + z, [0, maxq])², a convex function. Starting from a
+ * centred z₀ (whose f bounds the optimum), only the unit intervals where g < f(z₀) can hold
+ * the minimiser; they are found by walking outward from z₀ and swept event by event.
+ */
 function bestZeroReal(x: Float64Array, h: Float64Array, maxq: number): [number, number] {
   const n = x.length;
-  let A = 0, B = 0, C = 0;
-  const order = new Array<number>(n), y = new Float64Array(n);
-  let yMin = Infinity, yMax = -Infinity;
+  let A = 0, xMin = Infinity, xMax = -Infinity;
   for (let j = 0; j < n; j++) {
-    const hj = h[j] as number, xj = x[j] as number;
-    A += hj;
-    B -= hj * xj; // all q = 0 as z → −∞
-    C += hj * xj * xj;
-    y[j] = 0.5 - xj; // element j's events are at z = y_j + k, k = 0..maxq−1
-    order[j] = j;
-    if (y[j]! < yMin) yMin = y[j]!;
-    if (y[j]! > yMax) yMax = y[j]!;
+    A += h[j]!;
+    if (x[j]! < xMin) xMin = x[j]!;
+    if (x[j]! > xMax) xMax = x[j]!;
   }
   if (!(A > 0)) return [(maxq + 1) / 2, 0];
-  // Within every unit interval [m, m+1) events come in the order of frac(y_j): sort once.
-  const frac = (j: number) => y[j]! - Math.floor(y[j]!);
-  order.sort((a, b) => frac(a) - frac(b));
+  const fAt = (z: number) => {
+    let f = 0;
+    for (let j = 0; j < n; j++) {
+      const u = x[j]! + z;
+      const q = Math.min(maxq, Math.max(0, roundHalfEven(u)));
+      f += h[j]! * (q - u) ** 2;
+    }
+    return f;
+  };
+  const gAt = (z: number) => {
+    let g = 0;
+    for (let j = 0; j < n; j++) {
+      const u = x[j]! + z;
+      if (u < 0) g += h[j]! * u * u;
+      else if (u > maxq) g += h[j]! * (u - maxq) ** 2;
+    }
+    return g;
+  };
+  const z0 = (maxq - xMax - xMin) / 2; // centres the range of x + z in [0, maxq]
+  const bound = fAt(z0);
+  let mL = Math.floor(z0), mR = Math.floor(z0);
+  while (gAt(mL) < bound) mL--;
+  while (gAt(mR + 1) < bound) mR++;
+  // State at z = mL: q_j counts element j's events z = y_j + k (y_j = ½ − x_j) strictly below mL.
+  // Within every unit interval [m, m+1) events come in the order of frac(y_j): sort once, with
+  // the index packed into the low bits of a numeric key (native typed-array sort; order
+  // differences below 2^−40 of a unit cannot change the minimum).
+  let B = 0, C = 0;
+  const packed = n < KEY_INDEX_LIMIT;
+  const keys = new Float64Array(n), order = new Array<number>(packed ? 0 : n);
+  const fracOf = (j: number) => {
+    const yj = 0.5 - x[j]!;
+    return yj - Math.floor(yj);
+  };
+  for (let j = 0; j < n; j++) {
+    const q = Math.min(maxq, Math.max(0, Math.ceil(mL - (0.5 - x[j]!))));
+    B += h[j]! * (q - x[j]!);
+    C += h[j]! * (q - x[j]!) ** 2;
+    if (packed) keys[j] = Math.floor(fracOf(j) * KEY_FRAC_SCALE) * KEY_INDEX_LIMIT + j;
+    else order[j] = j;
+  }
+  if (packed) keys.sort();
+  else order.sort((a, b) => fracOf(a) - fracOf(b));
   const fr = new Float64Array(n), fy = new Float64Array(n), xs = new Float64Array(n), hs = new Float64Array(n);
   for (let t = 0; t < n; t++) {
-    const j = order[t]!;
-    fy[t] = Math.floor(y[j]!);
-    fr[t] = y[j]! - fy[t]!;
+    const j = packed ? keys[t]! % KEY_INDEX_LIMIT : order[t]!;
+    const yj = 0.5 - x[j]!;
+    fy[t] = Math.floor(yj);
+    fr[t] = yj - fy[t]!;
     xs[t] = x[j]!;
     hs[t] = h[j]!;
   }
-  let bestZ = NaN, bestF = Infinity, lo = -Infinity;
-  const m0 = Math.floor(yMin), m1 = Math.floor(yMax) + maxq - 1;
-  for (let m = m0; m <= m1; m++) {
+  let bestZ = z0, bestF = bound, lo = mL;
+  const segment = (hi: number) => {
+    // f = A z² − 2B z + C on [lo, hi], minimised at the clamped vertex.
+    let z = B / A;
+    if (z < lo) z = lo;
+    else if (z > hi) z = hi;
+    const f = (A * z - 2 * B) * z + C;
+    if (f < bestF) {
+      bestF = f;
+      bestZ = z;
+    }
+    lo = hi;
+  };
+  for (let m = mL; m <= mR; m++) {
     for (let t = 0; t < n; t++) {
       const k = m - fy[t]!; // event k of element t lies in unit m
       if (k < 0 || k >= maxq) continue;
-      const hi = m + fr[t]!;
-      // Segment [lo, hi]: f = A z² − 2B z + C, minimised at the clamped vertex.
-      let z = B / A;
-      if (z < lo) z = lo;
-      else if (z > hi) z = hi;
-      const f = (A * z - 2 * B) * z + C;
-      if (f < bestF) {
-        bestF = f;
-        bestZ = z;
-      }
-      lo = hi;
+      segment(m + fr[t]!);
       const hj = hs[t]!;
       C += hj * (2 * (k - xs[t]!) + 1); // q: k → k + 1
       B += hj;
     }
   }
-  let z = B / A; // last segment [lo, ∞): all q = maxq
-  if (z < lo) z = lo;
-  const f = (A * z - 2 * B) * z + C;
-  if (f < bestF) {
-    bestF = f;
-    bestZ = z;
-  }
+  segment(mR + 1);
   return [bestZ, Math.max(0, bestF)];
 }
 

@@ -18,7 +18,7 @@ import type { PackedCodes } from "../ops/ops.ts";
 import { pack, unpack } from "../ops/ts/pack.ts";
 
 /** Fields common to every quantized tensor. */
-interface QuantizedBase {
+export interface QuantizedBase {
   /** Canonical format id (e.g. `int4-g128-asym`, `nf4-g64`). */
   formatId: string;
   /** Logical shape `[rows, cols]`. */
@@ -43,6 +43,7 @@ interface QuantizedBase {
 
 /** Integer quantized tensor: `ŵ = scale · (q − zero)`. */
 export interface IntQuantized extends QuantizedBase {
+  /** Discriminant. */
   kind: "int";
   /** f32 `[rows, G]` zero points (integers). */
   zero: Tensor<"f32">;
@@ -54,6 +55,7 @@ export interface IntQuantized extends QuantizedBase {
 
 /** Codebook quantized tensor: `ŵ = scale · levels[q]`. */
 export interface CodebookQuantized extends QuantizedBase {
+  /** Discriminant. */
   kind: "codebook";
   /** Sorted levels (≤ 2^bits entries). */
   levels: Float32Array;

@@ -15,13 +15,21 @@ export interface RangeObserverOptions {
   perChannel?: boolean;
 }
 
-/** Shared bookkeeping: batch min/max, validation. */
-abstract class RangeObserverBase {
+/** Shared bookkeeping of the range observers: batch min/max, validation, accessors. */
+export abstract class RangeObserverBase {
+  /** Current minimum per channel (null before the first batch). */
   protected lo: Float64Array | null = null;
+  /** Current maximum per channel (null before the first batch). */
   protected hi: Float64Array | null = null;
+  /** Batches observed. */
   protected batches = 0;
+  /** One range per channel (else one per tensor). */
   readonly perChannel: boolean;
 
+  /**
+   * Starts with no range.
+   * @param options `perChannel`
+   */
   constructor(options: RangeObserverOptions = {}) {
     this.perChannel = options.perChannel ?? false;
   }
@@ -98,6 +106,7 @@ abstract class RangeObserverBase {
  * ```
  */
 export class RunningMinMax extends RangeObserverBase {
+  /** Observes one batch X f32 `[tokens, channels]`. */
   observe(X: Tensor<"f32">): void {
     const { lo, hi } = this.batchRange("RunningMinMax.observe", X);
     if (!this.lo || !this.hi) {
@@ -131,6 +140,10 @@ export class MovingAverageMinMax extends RangeObserverBase {
   /** Weight c of the new batch. */
   readonly averagingConstant: number;
 
+  /**
+   * Starts with no range.
+   * @param options `perChannel`, `averagingConstant` (weight of the new batch, default 0.01)
+   */
   constructor(options: RangeObserverOptions & { averagingConstant?: number } = {}) {
     super(options);
     this.averagingConstant = options.averagingConstant ?? 0.01;
@@ -141,6 +154,7 @@ export class MovingAverageMinMax extends RangeObserverBase {
     }
   }
 
+  /** Observes one batch X f32 `[tokens, channels]`. */
   observe(X: Tensor<"f32">): void {
     const { lo, hi } = this.batchRange("MovingAverageMinMax.observe", X);
     const c = this.averagingConstant;

@@ -20,6 +20,7 @@
 
 /** An integer weight/activation quantization format. */
 export interface IntSpec {
+  /** Format discriminant. */
   format: "int";
   /** Bits per code, 2–8. */
   bits: number;
@@ -36,26 +37,35 @@ export type MinifloatName = "e4m3" | "e5m2" | "e3m2" | "e2m3" | "e2m1";
 
 /** Scaled minifloat: `scale` per group maps the group's absmax onto the format's max. */
 export interface FloatSpec {
+  /** Format discriminant. */
   format: "fp";
+  /** Element format. */
   element: MinifloatName;
+  /** Columns per group; 0 for one group per row. */
   groupSize: number;
+  /** One scale for the whole tensor (overrides `groupSize`). */
   perTensor?: boolean;
 }
 
 /** Non-uniform scalar codebook (NF4, NF3 or an arbitrary sorted table), absmax-scaled. */
 export interface CodebookSpec {
+  /** Format discriminant. */
   format: "codebook";
   /** `nf4`, `nf3`, or a custom name (letters/digits) with `levels`. */
   name: string;
   /** Sorted levels (≤ 256); required for custom names, ignored for nf4/nf3. */
   levels?: Float32Array;
+  /** Columns per group; 0 for one group per row. */
   groupSize: number;
+  /** One scale for the whole tensor (overrides `groupSize`). */
   perTensor?: boolean;
 }
 
 /** OCP Microscaling: blocks of `blockSize` (32) elements share a power-of-two scale (E8M0). */
 export interface MxSpec {
+  /** Format discriminant. */
   format: "mx";
+  /** Element format (`int8`: MXINT8). */
   element: MinifloatName | "int8";
   /** Elements per shared scale (default 32, the OCP MX value). */
   blockSize?: number;
@@ -63,9 +73,13 @@ export interface MxSpec {
 
 /** Logarithmic quantizer for non-negative values: `q = clamp(round(−log2(x/s)), 0, 2^b − 1)`. */
 export interface LogSpec {
+  /** Format discriminant. */
   format: "log2";
+  /** Bits per code, 2–8. */
   bits: number;
+  /** Columns per group; 0 for one group per row (per token). */
   groupSize: number;
+  /** One scale for the whole tensor (overrides `groupSize`). */
   perTensor?: boolean;
 }
 

@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { HessianAccumulator } from "../../lib/calib/hessian.ts";
 import { randnF32 } from "../../lib/tensor/create.ts";
-import { Tensor } from "../../lib/tensor/tensor.ts";
+import type { Tensor } from "../../lib/tensor/tensor.ts";
 import { tsOps } from "../../lib/ops/ts/mod.ts";
 import { assertAllClose, assertThrowsMessage } from "../_assert.ts";
 import { blasTest } from "../_backends.ts";

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /** Every format's grid equals its definition; ids round-trip; accounting is exact; error within half a step. */
 import assert from "node:assert/strict";
-import { decodeMinifloat, MINIFLOAT_FORMATS, minifloatLevels, minifloatMax } from "../../lib/quant/minifloat.ts";
+import { decodeMinifloat, type MINIFLOAT_FORMATS, minifloatLevels, minifloatMax } from "../../lib/quant/minifloat.ts";
 import { NF3_LEVELS, NF4_LEVELS, normalFloatLevels, normalQuantile } from "../../lib/quant/codebook.ts";
 import { mxElementLevels, mxScales } from "../../lib/quant/mx.ts";
 import { log2Levels, log2Quantize } from "../../lib/quant/log2.ts";

@@ -1,0 +1,27 @@
+// SPDX-License-Identifier: MIT
+/**
+ * ONNX in and out: read a model (protobufjs, the `onnx.proto` schema in proto.ts), find the
+ * weights of its MatMul, Gemm and Conv nodes, calibrate them by running onnxruntime-web with
+ * the layers' inputs exposed, quantize them with the project's recipes (RTN, AWQ, GPTQ), and
+ * export a fake-quantized f32 model, a QDQ model (`DequantizeLinear`, INT8/INT4, per-channel
+ * or blocked) or a `MatMulNBits` model, with file size and bits per weight.
+ *
+ * Convention: quantlab weights are `[out, in]`; ONNX MatMul weights are `[K, N]` = `[in, out]`
+ * and are transposed on the way in and out (weights.ts).
+ *
+ * @module
+ */
+export { DataType, type Int64, ModelProtoType, toNum } from "./proto.ts";
+export type { GraphProto, ModelProto, NodeProto, TensorProto } from "./proto.ts";
+export * from "./load.ts";
+export * from "./tensor_proto.ts";
+export * from "./weights.ts";
+export * from "./opset.ts";
+export * from "./session.ts";
+export * from "./capture.ts";
+export * from "./quantize.ts";
+export type { OnnxExportReport } from "./_export_util.ts";
+export { packNibbles } from "./_export_util.ts";
+export * from "./export_qdq.ts";
+export * from "./export_matmulnbits.ts";
+export * from "./match.ts";

@@ -1,0 +1,330 @@
+// SPDX-License-Identifier: MIT
+/**
+ * The ONNX protobuf schema (onnx/onnx `onnx.proto`, IR version 10, proto2 syntax) as a
+ * `protobufjs` reflection definition, plus TypeScript views of the decoded messages.
+ *
+ * Every message of `onnx.proto` that a model file can contain is declared (functions and
+ * training info included), so decoding then re-encoding a model keeps all of it. int64 fields
+ * decode as `Long` objects (protobufjs with the `long` package); {@link toNum} turns them into
+ * numbers. Repeated numeric fields are declared packed (what onnx's C++ writes); the decoder
+ * accepts both encodings.
+ *
+ * @module
+ */
+import protobuf from "protobufjs";
+
+const s = (id: number) => ({ type: "string", id });
+const i64 = (id: number) => ({ type: "int64", id });
+const i32 = (id: number) => ({ type: "int32", id });
+const msg = (type: string, id: number) => ({ type, id });
+const rep = (type: string, id: number, packed = false) =>
+  packed ? { rule: "repeated", type, id, options: { packed: true } } : { rule: "repeated", type, id };
+const props = (id: number) => rep("StringStringEntryProto", id);
+
+const SCHEMA = {
+  nested: {
+    onnx: {
+      nested: {
+        AttributeProto: {
+          fields: {
+            name: s(1),
+            ref_attr_name: s(21),
+            doc_string: s(13),
+            type: { type: "AttributeType", id: 20 },
+            f: { type: "float", id: 2 },
+            i: i64(3),
+            s: { type: "bytes", id: 4 },
+            t: msg("TensorProto", 5),
+            g: msg("GraphProto", 6),
+            sparse_tensor: msg("SparseTensorProto", 22),
+            tp: msg("TypeProto", 14),
+            floats: rep("float", 7, true),
+            ints: rep("int64", 8, true),
+            strings: rep("bytes", 9),
+            tensors: rep("TensorProto", 10),
+            graphs: rep("GraphProto", 11),
+            sparse_tensors: rep("SparseTensorProto", 23),
+            type_protos: rep("TypeProto", 15),
+          },
+          nested: {
+            AttributeType: {
+              values: {
+                UNDEFINED: 0, FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, SPARSE_TENSOR: 11,
+                TYPE_PROTO: 13, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10,
+                SPARSE_TENSORS: 12, TYPE_PROTOS: 14,
+              },
+            },
+          },
+        },
+        ValueInfoProto: { fields: { name: s(1), type: msg("TypeProto", 2), doc_string: s(3), metadata_props: props(4) } },
+        NodeProto: {
+          fields: {
+            input: rep("string", 1),
+            output: rep("string", 2),
+            name: s(3),
+            op_type: s(4),
+            domain: s(7),
+            overload: s(8),
+            attribute: rep("AttributeProto", 5),
+            doc_string: s(6),
+            metadata_props: props(9),
+          },
+        },
+        TrainingInfoProto: {
+          fields: {
+            initialization: msg("GraphProto", 1),
+            algorithm: msg("GraphProto", 2),
+            initialization_binding: props(3),
+            update_binding: props(4),
+          },
+        },
+        ModelProto: {
+          fields: {
+            ir_version: i64(1),
+            opset_import: rep("OperatorSetIdProto", 8),
+            producer_name: s(2),
+            producer_version: s(3),
+            domain: s(4),
+            model_version: i64(5),
+            doc_string: s(6),
+            graph: msg("GraphProto", 7),
+            metadata_props: props(14),
+            training_info: rep("TrainingInfoProto", 20),
+            functions: rep("FunctionProto", 25),
+          },
+        },
+        StringStringEntryProto: { fields: { key: s(1), value: s(2) } },
+        TensorAnnotation: { fields: { tensor_name: s(1), quant_parameter_tensor_names: props(2) } },
+        GraphProto: {
+          fields: {
+            node: rep("NodeProto", 1),
+            name: s(2),
+            initializer: rep("TensorProto", 5),
+            sparse_initializer: rep("SparseTensorProto", 15),
+            doc_string: s(10),
+            input: rep("ValueInfoProto", 11),
+            output: rep("ValueInfoProto", 12),
+            value_info: rep("ValueInfoProto", 13),
+            quantization_annotation: rep("TensorAnnotation", 14),
+            metadata_props: props(16),
+          },
+        },
+        TensorProto: {
+          fields: {
+            dims: rep("int64", 1, true),
+            data_type: i32(2),
+            segment: msg("Segment", 3),
+            float_data: rep("float", 4, true),
+            int32_data: rep("int32", 5, true),
+            string_data: rep("bytes", 6),
+            int64_data: rep("int64", 7, true),
+            name: s(8),
+            doc_string: s(12),
+            raw_data: { type: "bytes", id: 9 },
+            external_data: props(13),
+            data_location: { type: "DataLocation", id: 14 },
+            double_data: rep("double", 10, true),
+            uint64_data: rep("uint64", 11, true),
+            metadata_props: props(16),
+          },
+          nested: {
+            Segment: { fields: { begin: i64(1), end: i64(2) } },
+            DataLocation: { values: { DEFAULT: 0, EXTERNAL: 1 } },
+          },
+        },
+        SparseTensorProto: {
+          fields: { values: msg("TensorProto", 1), indices: msg("TensorProto", 2), dims: rep("int64", 3, true) },
+        },
+        TensorShapeProto: {
+          fields: { dim: rep("Dimension", 1) },
+          nested: {
+            Dimension: {
+              oneofs: { value: { oneof: ["dim_value", "dim_param"] } },
+              fields: { dim_value: i64(1), dim_param: s(2), denotation: s(3) },
+            },
+          },
+        },
+        TypeProto: {
+          oneofs: {
+            value: { oneof: ["tensor_type", "sequence_type", "map_type", "optional_type", "sparse_tensor_type"] },
+          },
+          fields: {
+            tensor_type: msg("Tensor", 1),
+            sequence_type: msg("Sequence", 4),
+            map_type: msg("Map", 5),
+            optional_type: msg("Optional", 9),
+            sparse_tensor_type: msg("SparseTensor", 8),
+            denotation: s(6),
+          },
+          nested: {
+            Tensor: { fields: { elem_type: i32(1), shape: msg("TensorShapeProto", 2) } },
+            Sequence: { fields: { elem_type: msg("TypeProto", 1) } },
+            Map: { fields: { key_type: i32(1), value_type: msg("TypeProto", 2) } },
+            Optional: { fields: { elem_type: msg("TypeProto", 1) } },
+            SparseTensor: { fields: { elem_type: i32(1), shape: msg("TensorShapeProto", 2) } },
+          },
+        },
+        OperatorSetIdProto: { fields: { domain: s(1), version: i64(2) } },
+        FunctionProto: {
+          fields: {
+            name: s(1),
+            input: rep("string", 4),
+            output: rep("string", 5),
+            attribute: rep("string", 6),
+            attribute_proto: rep("AttributeProto", 11),
+            node: rep("NodeProto", 7),
+            doc_string: s(8),
+            opset_import: rep("OperatorSetIdProto", 9),
+            domain: s(10),
+            overload: s(13),
+            value_info: rep("ValueInfoProto", 12),
+            metadata_props: props(14),
+          },
+        },
+      },
+    },
+  },
+};
+
+const root = protobuf.Root.fromJSON(SCHEMA);
+
+/** The protobufjs type of `onnx.ModelProto` (decode/encode/create). */
+export const ModelProtoType: protobuf.Type = root.lookupType("onnx.ModelProto");
+
+/** An int64 field as decoded: a number, or a protobufjs `Long`. */
+export type Int64 = number | { toNumber(): number };
+
+/** A decoded int64 as a JS number (exact below 2^53). */
+export function toNum(v: Int64 | null | undefined): number {
+  if (v === null || v === undefined) return 0;
+  return typeof v === "number" ? v : v.toNumber();
+}
+
+/** `TensorProto.DataType` values used by quantlab. */
+export const DataType = {
+  FLOAT: 1,
+  UINT8: 2,
+  INT8: 3,
+  UINT16: 4,
+  INT16: 5,
+  INT32: 6,
+  INT64: 7,
+  STRING: 8,
+  BOOL: 9,
+  FLOAT16: 10,
+  DOUBLE: 11,
+  UINT32: 12,
+  UINT64: 13,
+  BFLOAT16: 16,
+  UINT4: 21,
+  INT4: 22,
+} as const;
+
+/** `AttributeProto.AttributeType` values. */
+export const AttrType = {
+  FLOAT: 1,
+  INT: 2,
+  STRING: 3,
+  TENSOR: 4,
+  GRAPH: 5,
+  FLOATS: 6,
+  INTS: 7,
+  STRINGS: 8,
+} as const;
+
+/** `onnx.StringStringEntryProto`. */
+export interface StringEntry {
+  key: string;
+  value: string;
+}
+
+/** `onnx.TensorProto` (fields quantlab reads or writes). */
+export interface TensorProto {
+  name?: string;
+  dims?: Int64[];
+  data_type?: number;
+  raw_data?: Uint8Array;
+  float_data?: number[];
+  int32_data?: number[];
+  int64_data?: Int64[];
+  double_data?: number[];
+  uint64_data?: Int64[];
+  data_location?: number;
+  external_data?: StringEntry[];
+  doc_string?: string;
+}
+
+/** `onnx.AttributeProto`. */
+export interface AttributeProto {
+  name: string;
+  type?: number;
+  f?: number;
+  i?: Int64;
+  s?: Uint8Array;
+  t?: TensorProto;
+  g?: GraphProto;
+  floats?: number[];
+  ints?: Int64[];
+  strings?: Uint8Array[];
+}
+
+/** `onnx.NodeProto`. */
+export interface NodeProto {
+  input: string[];
+  output: string[];
+  name?: string;
+  op_type: string;
+  domain?: string;
+  attribute?: AttributeProto[];
+  doc_string?: string;
+}
+
+/** `onnx.TensorShapeProto.Dimension`. */
+export interface DimensionProto {
+  dim_value?: Int64;
+  dim_param?: string;
+}
+
+/** `onnx.TypeProto` (tensor types only are read). */
+export interface TypeProto {
+  tensor_type?: { elem_type?: number; shape?: { dim?: DimensionProto[] } };
+}
+
+/** `onnx.ValueInfoProto`. */
+export interface ValueInfoProto {
+  name: string;
+  type?: TypeProto;
+  doc_string?: string;
+}
+
+/** `onnx.GraphProto`. */
+export interface GraphProto {
+  name?: string;
+  node: NodeProto[];
+  initializer: TensorProto[];
+  input: ValueInfoProto[];
+  output: ValueInfoProto[];
+  value_info?: ValueInfoProto[];
+  sparse_initializer?: unknown[];
+  doc_string?: string;
+}
+
+/** `onnx.OperatorSetIdProto`. */
+export interface OpsetProto {
+  domain?: string;
+  version?: Int64;
+}
+
+/** `onnx.ModelProto`. */
+export interface ModelProto {
+  ir_version?: Int64;
+  opset_import: OpsetProto[];
+  producer_name?: string;
+  producer_version?: string;
+  domain?: string;
+  model_version?: Int64;
+  doc_string?: string;
+  graph?: GraphProto;
+  metadata_props?: StringEntry[];
+  functions?: unknown[];
+}
