@@ -29,3 +29,4 @@ export * from "./lib/model/mod.ts";
 export * from "./lib/eval/mod.ts";
 export * from "./lib/reconstruct/mod.ts";
 export * from "./lib/rotate/mod.ts";
+export * from "./lib/onnx/mod.ts";

@@ -56,7 +56,9 @@ function candidateLines(text: string): string[] {
 function parsePgm(bytes: Uint8Array): { width: number; height: number; pixels: Uint8Array } {
   const head = new TextDecoder("latin1").decode(bytes.subarray(0, 64));
   const m = /^P5\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(head);
-  if (!m || m[3] !== "255") throw new Error(`render_ocr_lines: convert did not return an 8-bit PGM: ${head.slice(0, 20)}`);
+  if (!m || m[3] !== "255") {
+    throw new Error(`render_ocr_lines: convert did not return an 8-bit PGM: ${head.slice(0, 20)}`);
+  }
   const width = Number(m[1]), height = Number(m[2]);
   const pixels = bytes.slice(m[0].length, m[0].length + width * height);
   if (pixels.length !== width * height) throw new Error("render_ocr_lines: truncated PGM from convert");
@@ -65,12 +67,33 @@ function parsePgm(bytes: Uint8Array): { width: number; height: number; pixels: U
 
 async function render(text: string, font: string, pointSize: number): Promise<ReturnType<typeof parsePgm>> {
   const args = [
-    "-background", "white", "-fill", "black", "-font", `${FONT_DIR}/${font}`, "-pointsize", String(pointSize),
-    "-gravity", "center", "-size", `x${OCR_HEIGHT}`, `label:${text.replaceAll("%", "%%")}`,
-    "-bordercolor", "white", "-border", "8x0", "-colorspace", "Gray", "-depth", "8", "pgm:-",
+    "-background",
+    "white",
+    "-fill",
+    "black",
+    "-font",
+    `${FONT_DIR}/${font}`,
+    "-pointsize",
+    String(pointSize),
+    "-gravity",
+    "center",
+    "-size",
+    `x${OCR_HEIGHT}`,
+    `label:${text.replaceAll("%", "%%")}`,
+    "-bordercolor",
+    "white",
+    "-border",
+    "8x0",
+    "-colorspace",
+    "Gray",
+    "-depth",
+    "8",
+    "pgm:-",
   ];
   const { code, stdout, stderr } = await new Deno.Command(CONVERT, { args, stdout: "piped", stderr: "piped" }).output();
-  if (code !== 0) throw new Error(`render_ocr_lines: ${CONVERT} failed on "${text}": ${new TextDecoder().decode(stderr)}`);
+  if (code !== 0) {
+    throw new Error(`render_ocr_lines: ${CONVERT} failed on "${text}": ${new TextDecoder().decode(stderr)}`);
+  }
   return parsePgm(stdout);
 }
 

@@ -73,5 +73,11 @@ export function characterErrorRate(predictions: readonly string[], references: r
     if (d === 0) exact++;
   }
   if (chars === 0) throw new RangeError("characterErrorRate: Cannot compute a CER: the references have no characters");
-  return { cer: errors / chars, errors, referenceChars: chars, lines: references.length, lineAccuracy: exact / references.length };
+  return {
+    cer: errors / chars,
+    errors,
+    referenceChars: chars,
+    lines: references.length,
+    lineAccuracy: exact / references.length,
+  };
 }

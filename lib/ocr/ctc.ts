@@ -43,7 +43,9 @@ export function ctcGreedyDecode(probs: Tensor<"f32">, dict: OcrDictionary): CtcD
   const T = probs.size / C;
   if ((shape.length !== 2 && !(shape.length === 3 && shape[0] === 1)) || C !== dict.chars.length) {
     throw new TypeError(
-      `ctcGreedyDecode: Cannot decode probabilities of shape [${shape.join(", ")}] with ${dict.chars.length} classes: expected [T, ${dict.chars.length}]`,
+      `ctcGreedyDecode: Cannot decode probabilities of shape [${
+        shape.join(", ")
+      }] with ${dict.chars.length} classes: expected [T, ${dict.chars.length}]`,
     );
   }
   const classes: number[] = [];

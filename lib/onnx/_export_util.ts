@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Tensor } from "../tensor/tensor.ts";
+import type { Tensor } from "../tensor/tensor.ts";
 import { unpack } from "../ops/ts/pack.ts";
 import type { OnnxModel } from "./load.ts";
 import { serializeOnnx } from "./load.ts";
@@ -34,7 +34,9 @@ export interface OnnxExportReport {
 /** Packs 4-bit values, element i in byte i >> 1, even i in the low nibble (ONNX INT4/UINT4, MatMulNBits). */
 export function packNibbles(values: ArrayLike<number>): Uint8Array {
   const out = new Uint8Array(Math.ceil(values.length / 2));
-  for (let i = 0; i < values.length; i++) out[i >> 1] = (out[i >> 1] as number) | (((values[i] as number) & 15) << ((i & 1) * 4));
+  for (let i = 0; i < values.length; i++) {
+    out[i >> 1] = (out[i >> 1] as number) | (((values[i] as number) & 15) << ((i & 1) * 4));
+  }
   return out;
 }
 
@@ -44,7 +46,9 @@ export function integerZeros(fn: string, q: OnnxQuantized): Float32Array {
   for (let i = 0; i < z.length; i++) {
     const v = z[i] as number;
     if (!Number.isInteger(v) || v < 0 || v > maxq) {
-      throw new RangeError(`${fn}: Cannot store zero point ${v} of "${q.weight.name}": ONNX needs integers in [0, ${maxq}]`);
+      throw new RangeError(
+        `${fn}: Cannot store zero point ${v} of "${q.weight.name}": ONNX needs integers in [0, ${maxq}]`,
+      );
     }
   }
   return z;
@@ -59,13 +63,13 @@ export function codesOf(q: OnnxQuantized): Tensor<"u8"> {
 export function removeProducer(model: OnnxModel, name: string): void {
   const g = model.graph;
   g.initializer = g.initializer.filter((t) => t.name !== name);
-  g.node = g.node.filter((n) => !(n.op_type === "Constant" && n.output[0] === name));
+  g.node = g.node.filter((n) => !(n.opType === "Constant" && n.output[0] === name));
 }
 
 /** Adds (or raises) an opset import. */
 export function ensureOpset(model: OnnxModel, domain: string, version: number): void {
-  const o = model.proto.opset_import.find((x) => (x.domain ?? "") === domain);
-  if (!o) model.proto.opset_import.push({ domain, version });
+  const o = model.proto.opsetImport.find((x) => (x.domain ?? "") === domain);
+  if (!o) model.proto.opsetImport.push({ domain, version });
   else if (toNum(o.version) < version) o.version = version;
 }
 

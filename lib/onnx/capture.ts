@@ -39,14 +39,18 @@ export function layerInputs(w: OnnxWeight, act: Tensor<"f32">): Tensor<"f32">[] 
     const K = w.cols;
     if (w.op === "Gemm" && w.transA) {
       if (shape.length !== 2 || shape[0] !== K) {
-        throw new TypeError(`${fn}: Cannot use activation [${shape.join(", ")}] of "${w.name}": expected [${K}, M] (transA)`);
+        throw new TypeError(
+          `${fn}: Cannot use activation [${shape.join(", ")}] of "${w.name}": expected [${K}, M] (transA)`,
+        );
       }
       const M = shape[1] as number, out = new Float32Array(M * K);
       for (let k = 0; k < K; k++) for (let m = 0; m < M; m++) out[m * K + k] = act.data[k * M + m] as number;
       return [new Tensor("f32", [M, K], out)];
     }
     if (shape[shape.length - 1] !== K) {
-      throw new TypeError(`${fn}: Cannot use activation [${shape.join(", ")}] of "${w.name}": last dimension must be ${K}`);
+      throw new TypeError(
+        `${fn}: Cannot use activation [${shape.join(", ")}] of "${w.name}": last dimension must be ${K}`,
+      );
     }
     return [new Tensor("f32", [act.size / K, K], act.data)];
   }
@@ -56,14 +60,22 @@ export function layerInputs(w: OnnxWeight, act: Tensor<"f32">): Tensor<"f32">[] 
 function im2col(w: OnnxWeight, act: Tensor<"f32">): Tensor<"f32">[] {
   const conv = w.conv!;
   if (act.rank !== 4) {
-    throw new TypeError(`layerInputs: Cannot unfold activation [${act.shape.join(", ")}] of Conv "${w.name}": only 2-D convs (NCHW) are supported`);
+    throw new TypeError(
+      `layerInputs: Cannot unfold activation [${
+        act.shape.join(", ")
+      }] of Conv "${w.name}": only 2-D convs (NCHW) are supported`,
+    );
   }
   const [N, C, H, W] = act.shape as [number, number, number, number];
   const G = conv.group, Cg = C / G;
   const [kh, kw] = conv.kernel, [sh, sw] = conv.strides, [dh, dw] = conv.dilations;
   const [pt, pl, pb, pr] = conv.pads;
   if (Cg * kh * kw !== w.cols) {
-    throw new TypeError(`layerInputs: Cannot unfold [${act.shape.join(", ")}] for Conv "${w.name}": ${C}/${G} channels × ${kh}×${kw} != ${w.cols}`);
+    throw new TypeError(
+      `layerInputs: Cannot unfold [${
+        act.shape.join(", ")
+      }] for Conv "${w.name}": ${C}/${G} channels × ${kh}×${kw} != ${w.cols}`,
+    );
   }
   const Ho = Math.floor((H + pt + pb - dh * (kh - 1) - 1) / sh) + 1;
   const Wo = Math.floor((W + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
@@ -150,7 +162,11 @@ export async function calibrateOnnx(
         const a = acc.get(w.name)!;
         for (const input of w.inputs) {
           const act = outs.get(input);
-          if (!act) throw new RangeError(`calibrateOnnx: "${model.source}" did not output "${input}" (the input of "${w.name}")`);
+          if (!act) {
+            throw new RangeError(
+              `calibrateOnnx: "${model.source}" did not output "${input}" (the input of "${w.name}")`,
+            );
+          }
           const Xs = layerInputs(w, act);
           for (let g = 0; g < Xs.length; g++) {
             const X = Xs[g] as Tensor<"f32">, abs = a.abs[g] as Float64Array, cols = w.cols;

@@ -31,7 +31,15 @@ import { attr, bytesTensorProto, floatTensorProto } from "./tensor_proto.ts";
 import { DataType } from "./proto.ts";
 import type { OnnxQuantized } from "./quantize.ts";
 import { setWeightProto, toOnnxLayout } from "./weights.ts";
-import { codesOf, ensureOpset, integerZeros, type OnnxExportReport, packNibbles, removeProducer, sizeReport } from "./_export_util.ts";
+import {
+  codesOf,
+  ensureOpset,
+  integerZeros,
+  type OnnxExportReport,
+  packNibbles,
+  removeProducer,
+  sizeReport,
+} from "./_export_util.ts";
 
 /** Options of {@link exportMatMulNBits}. */
 export interface MatMulNBitsOptions {
@@ -49,17 +57,25 @@ export function matMulNBitsCompatible(q: OnnxQuantized): boolean {
 }
 
 /** The MatMulNBits tensors of one weight: B, scales, optional zero points. */
-export function matMulNBitsTensors(q: OnnxQuantized): { B: Uint8Array; scales: Float32Array; zeroPoints?: Uint8Array; blockSize: number } {
+export function matMulNBitsTensors(
+  q: OnnxQuantized,
+): { B: Uint8Array; scales: Float32Array; zeroPoints?: Uint8Array; blockSize: number } {
   const N = q.weight.rows, cp = q.q.shape[1], nb = q.q.scale.shape[1] as number, b = cp / nb;
   const codes = codesOf(q).data; // [N, nb·b]: row n is exactly B's [nb, b/2] bytes once packed
   const B = packNibbles(codes);
   const zeros = integerZeros("exportMatMulNBits", q);
   const scales = q.q.scale.data.slice();
-  const res: { B: Uint8Array; scales: Float32Array; zeroPoints?: Uint8Array; blockSize: number } = { B, scales, blockSize: b };
+  const res: { B: Uint8Array; scales: Float32Array; zeroPoints?: Uint8Array; blockSize: number } = {
+    B,
+    scales,
+    blockSize: b,
+  };
   if (!zeros.every((z) => z === 8)) {
     const per = Math.ceil(nb / 2), zp = new Uint8Array(N * per);
     for (let n = 0; n < N; n++) {
-      for (let j = 0; j < nb; j++) zp[n * per + (j >> 1)] = (zp[n * per + (j >> 1)] as number) | ((zeros[n * nb + j] as number) << ((j & 1) * 4));
+      for (let j = 0; j < nb; j++) {
+        zp[n * per + (j >> 1)] = (zp[n * per + (j >> 1)] as number) | ((zeros[n * nb + j] as number) << ((j & 1) * 4));
+      }
     }
     res.zeroPoints = zp;
   }
@@ -101,24 +117,32 @@ export function exportMatMulNBits(
       bytesTensorProto(`${name}__B`, DataType.UINT8, [N, nb, blockSize / 2], B),
       floatTensorProto(`${name}__scales`, [N * nb], scales),
     ];
-    if (zeroPoints) tensors.push(bytesTensorProto(`${name}__zero_points`, DataType.UINT8, [zeroPoints.length], zeroPoints));
+    if (zeroPoints) {
+      tensors.push(bytesTensorProto(`${name}__zero_points`, DataType.UINT8, [zeroPoints.length], zeroPoints));
+    }
     const colScale = q.q.colScale;
     if (colScale) tensors.push(floatTensorProto(`${name}__colscale`, [K], colScale.data.slice(0, K)));
     out.graph.initializer.push(...tensors);
     const nodes: NodeProto[] = [];
     for (const node of out.graph.node) {
-      if (node.op_type !== "MatMul" || node.input[1] !== name || (node.domain ?? "") !== "") {
+      if (node.opType !== "MatMul" || node.input[1] !== name || (node.domain ?? "") !== "") {
         nodes.push(node);
         continue;
       }
       let a = node.input[0] as string;
       if (colScale) {
         const scaled = `${node.output[0]}__awq_input`;
-        nodes.push({ op_type: "Mul", name: `${node.name}__awq_scale`, input: [a, `${name}__colscale`], output: [scaled], attribute: [] });
+        nodes.push({
+          opType: "Mul",
+          name: `${node.name}__awq_scale`,
+          input: [a, `${name}__colscale`],
+          output: [scaled],
+          attribute: [],
+        });
         a = scaled;
       }
       nodes.push({
-        op_type: "MatMulNBits",
+        opType: "MatMulNBits",
         domain: "com.microsoft",
         name: `${node.name}__MatMulNBits`,
         input: [a, `${name}__B`, `${name}__scales`, ...(zeroPoints ? [`${name}__zero_points`] : [])],
@@ -135,7 +159,12 @@ export function exportMatMulNBits(
     out.graph.node = nodes;
     // Drop the f32 weight unless something other than the rewritten MatMuls still reads it.
     if (!nodes.some((n) => n.input.includes(name))) removeProducer(out, name);
-    stored.push({ name, storage: `MatMulNBits b${blockSize}${zeroPoints ? " +zp" : ""}${colScale ? " +awq" : ""}`, elements, tensors });
+    stored.push({
+      name,
+      storage: `MatMulNBits b${blockSize}${zeroPoints ? " +zp" : ""}${colScale ? " +awq" : ""}`,
+      elements,
+      tensors,
+    });
   }
   ensureOpset(out, "com.microsoft", 1);
   return sizeReport(out, `MatMulNBits ${[...blocks].map((b) => `b${b}`).join("/")}`.trim(), stored);

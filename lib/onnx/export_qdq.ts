@@ -47,7 +47,7 @@ export function exportFakeQuant(model: OnnxModel, quantized: ReadonlyMap<string,
     name: q.weight.name,
     storage: "f32 (fake-quantized)",
     elements: q.weight.rows * q.weight.cols,
-    tensors: [{ raw_data: new Uint8Array(4 * q.weight.rows * q.weight.cols) } as TensorProto],
+    tensors: [{ rawData: new Uint8Array(4 * q.weight.rows * q.weight.cols) } as TensorProto],
   }));
   return sizeReport(out, "fake-quant f32", stored);
 }
@@ -102,7 +102,7 @@ function qdqWeight(q: OnnxQuantized): { tensors: TensorProto[]; nodes: NodeProto
   const colScale = q.q.colScale;
   let value = needReshape || colScale ? `${name}__dq` : name;
   const nodes: NodeProto[] = [{
-    op_type: "DequantizeLinear",
+    opType: "DequantizeLinear",
     name: `${name}__DequantizeLinear`,
     input: tensors.map((t) => t.name as string),
     output: [value],
@@ -112,13 +112,25 @@ function qdqWeight(q: OnnxQuantized): { tensors: TensorProto[]; nodes: NodeProto
     const cs = floatTensorProto(`${name}__colscale`, kn ? [cols, 1] : [1, cols], colScale.data.slice(0, cols));
     tensors.push(cs);
     const next = needReshape ? `${name}__scaled` : name;
-    nodes.push({ op_type: "Mul", name: `${name}__colscale_Mul`, input: [value, cs.name as string], output: [next], attribute: [] });
+    nodes.push({
+      opType: "Mul",
+      name: `${name}__colscale_Mul`,
+      input: [value, cs.name as string],
+      output: [next],
+      attribute: [],
+    });
     value = next;
   }
   if (needReshape) {
     const shape = int64TensorProto(`${name}__shape`, [w.onnxShape.length], w.onnxShape);
     tensors.push(shape);
-    nodes.push({ op_type: "Reshape", name: `${name}__Reshape`, input: [value, shape.name as string], output: [name], attribute: [] });
+    nodes.push({
+      opType: "Reshape",
+      name: `${name}__Reshape`,
+      input: [value, shape.name as string],
+      output: [name],
+      attribute: [],
+    });
   }
   return { tensors, nodes };
 }
@@ -139,7 +151,9 @@ export function exportQdq(model: OnnxModel, quantized: ReadonlyMap<string, OnnxQ
   const stored: { name: string; storage: string; elements: number; tensors: TensorProto[] }[] = [];
   const newNodes: NodeProto[] = [];
   for (const [name, q] of quantized) {
-    if (!known.has(name)) throw new RangeError(`exportQdq: Cannot export "${name}": not a MatMul/Gemm/Conv weight of "${model.source}"`);
+    if (!known.has(name)) {
+      throw new RangeError(`exportQdq: Cannot export "${name}": not a MatMul/Gemm/Conv weight of "${model.source}"`);
+    }
     const { tensors, nodes } = qdqWeight(q);
     removeProducer(out, name);
     out.graph.initializer.push(...tensors);

@@ -5,7 +5,7 @@
  * - A file that is not ONNX (wrong wire format, no graph, no IR version, no opset) and a
  *   truncated file (the protobuf ends inside a field, or a node reads a value that nothing
  *   produces) raise {@link OnnxFormatError} naming the file and the reason.
- * - External data (`data_location: EXTERNAL`, the >2 GB layout): when the model is read from a
+ * - External data (`dataLocation: EXTERNAL`, the >2 GB layout): when the model is read from a
  *   path, tensors are read from the files beside it (`location`, `offset`, `length`) and
  *   embedded; when it is parsed from bytes with no directory, the tensor is rejected with an
  *   error that names it and its file. Saved models always embed their data.
@@ -41,7 +41,9 @@ export interface ParseOnnxOptions {
 
 /** Opset version of `domain` ("" = ai.onnx) the model imports, or undefined. */
 export function opsetVersion(model: OnnxModel, domain = ""): number | undefined {
-  const o = model.proto.opset_import.find((x) => (x.domain ?? "") === domain || (domain === "" && x.domain === "ai.onnx"));
+  const o = model.proto.opsetImport.find((x) =>
+    (x.domain ?? "") === domain || (domain === "" && x.domain === "ai.onnx")
+  );
   return o ? toNum(o.version) : undefined;
 }
 
@@ -67,7 +69,7 @@ export function parseOnnx(bytes: Uint8Array, options: ParseOnnxOptions = {}): On
     throw fail(truncated ? `the protobuf is truncated or damaged (${m})` : `it is not a protobuf (${m})`, e);
   }
   const graph = proto.graph;
-  if (!graph || proto.ir_version === undefined || proto.ir_version === null || !proto.opset_import?.length) {
+  if (!graph || proto.irVersion === undefined || proto.irVersion === null || !proto.opsetImport?.length) {
     throw fail("it has no graph, IR version or opset import (not an ONNX ModelProto, or truncated before them)");
   }
   checkGraphConnected(graph, (why) => fail(why));
@@ -105,13 +107,18 @@ export function cloneModel(model: OnnxModel): OnnxModel {
   const g = model.graph;
   const graph: GraphProto = {
     ...g,
-    node: g.node.map((n) => ({ ...n, input: [...n.input], output: [...n.output], attribute: [...(n.attribute ?? [])] })),
+    node: g.node.map((n) => ({
+      ...n,
+      input: [...n.input],
+      output: [...n.output],
+      attribute: [...(n.attribute ?? [])],
+    })),
     initializer: [...g.initializer],
     input: [...g.input],
     output: [...g.output],
-    value_info: [...(g.value_info ?? [])],
+    valueInfo: [...(g.valueInfo ?? [])],
   };
-  const proto: ModelProto = { ...model.proto, opset_import: model.proto.opset_import.map((o) => ({ ...o })), graph };
+  const proto: ModelProto = { ...model.proto, opsetImport: model.proto.opsetImport.map((o) => ({ ...o })), graph };
   return { proto, graph, source: model.source, byteLength: model.byteLength };
 }
 
@@ -125,7 +132,7 @@ function checkGraphConnected(graph: GraphProto, fail: (why: string) => Error): v
     for (const i of n.input) {
       // Subgraph (If/Loop) outer-scope reads are checked by the runtime, not here.
       if (!known.has(i)) {
-        throw fail(`node "${n.name ?? n.op_type}" (${n.op_type}) reads "${i}", which nothing defines (truncated?)`);
+        throw fail(`node "${n.name ?? n.opType}" (${n.opType}) reads "${i}", which nothing defines (truncated?)`);
       }
     }
   }
@@ -135,18 +142,20 @@ function checkGraphConnected(graph: GraphProto, fail: (why: string) => Error): v
   }
 }
 
-/** Reads external tensor data into `raw_data`, or rejects it clearly. */
+/** Reads external tensor data into `rawData`, or rejects it clearly. */
 function resolveExternalData(graph: GraphProto, source: string, dir: string | undefined): void {
   const tensors: TensorProto[] = [...graph.initializer];
   for (const n of graph.node) {
     for (const a of n.attribute ?? []) if (a.t) tensors.push(a.t);
   }
   for (const t of tensors) {
-    if (t.data_location !== 1) continue;
-    const kv = new Map((t.external_data ?? []).map((e) => [e.key, e.value]));
+    if (t.dataLocation !== 1) continue;
+    const kv = new Map((t.externalData ?? []).map((e) => [e.key, e.value]));
     const location = kv.get("location");
     if (location === undefined) {
-      throw new OnnxFormatError(`parseOnnx: Cannot read tensor "${t.name}" of "${source}": external data without a location`);
+      throw new OnnxFormatError(
+        `parseOnnx: Cannot read tensor "${t.name}" of "${source}": external data without a location`,
+      );
     }
     if (dir === undefined) {
       throw new OnnxFormatError(
@@ -172,9 +181,9 @@ function resolveExternalData(graph: GraphProto, source: string, dir: string | un
           `the tensor needs bytes ${offset}..${offset + length} (truncated?)`,
       );
     }
-    t.raw_data = file.slice(offset, offset + length);
-    t.data_location = 0;
-    t.external_data = [];
+    t.rawData = file.slice(offset, offset + length);
+    t.dataLocation = 0;
+    t.externalData = [];
   }
 }
 

@@ -25,3 +25,4 @@ export { packNibbles } from "./_export_util.ts";
 export * from "./export_qdq.ts";
 export * from "./export_matmulnbits.ts";
 export * from "./match.ts";
+export * from "./llama.ts";

@@ -62,17 +62,20 @@ export function upgradeOpset(model: OnnxModel, target = 21): number {
     return name;
   };
   const i64 = (base: string, v: readonly number[]) => konst(base, (n) => int64TensorProto(n, [v.length], v));
-  const without = (n: NodeProto, names: string[]): AttributeProto[] => (n.attribute ?? []).filter((a) => !names.includes(a.name));
+  const without = (n: NodeProto, names: string[]): AttributeProto[] =>
+    (n.attribute ?? []).filter((a) => !names.includes(a.name));
   const cannot = (n: NodeProto, why: string) =>
-    new TypeError(`upgradeOpset: Cannot convert node "${n.name}" (${n.op_type}) from opset ${from} to ${target}: ${why}`);
+    new TypeError(
+      `upgradeOpset: Cannot convert node "${n.name}" (${n.opType}) from opset ${from} to ${target}: ${why}`,
+    );
 
   for (const n of g.node) {
     if ((n.domain ?? "") !== "" && n.domain !== "ai.onnx") {
       nodes.push(n);
       continue;
     }
-    const base = n.name || n.output[0] || n.op_type;
-    const op = n.op_type;
+    const base = n.name || n.output[0] || n.opType;
+    const op = n.opType;
     if (op === "Clip" && from < 11) {
       const min = getAttr(n, "min"), max = getAttr(n, "max");
       const inputs = [n.input[0] as string];
@@ -103,11 +106,19 @@ export function upgradeOpset(model: OnnxModel, target = 21): number {
       rewritten++;
     } else if (op === "Pad" && from < 11) {
       const pads = intsAttr(n, "pads", []), value = getAttr(n, "value")?.f ?? 0;
-      const inputs = [n.input[0] as string, i64(base, pads), konst(base, (nm) => floatTensorProto(nm, [], new Float32Array([value])))];
+      const inputs = [
+        n.input[0] as string,
+        i64(base, pads),
+        konst(base, (nm) => floatTensorProto(nm, [], new Float32Array([value]))),
+      ];
       nodes.push({ ...n, input: inputs, attribute: without(n, ["pads", "value"]) });
       rewritten++;
     } else if (op === "TopK" && from < 10) {
-      nodes.push({ ...n, input: [n.input[0] as string, i64(base, [intAttr(n, "k", 1)])], attribute: without(n, ["k"]) });
+      nodes.push({
+        ...n,
+        input: [n.input[0] as string, i64(base, [intAttr(n, "k", 1)])],
+        attribute: without(n, ["k"]),
+      });
       rewritten++;
     } else if ((op === "Softmax" || op === "LogSoftmax" || op === "Hardmax") && from < 13) {
       const axis = intAttr(n, "axis", 1);
@@ -118,14 +129,26 @@ export function upgradeOpset(model: OnnxModel, target = 21): number {
       // Old semantics: coerce x to 2-D [d0·…·d(axis−1), d(axis)·…] and normalize each row.
       const x = n.input[0] as string, y = n.output[0] as string;
       const flat = `${y}__flat`, norm = `${y}__norm`, shape = `${y}__shape`;
-      nodes.push({ op_type: "Flatten", name: `${base}__flatten`, input: [x], output: [flat], attribute: [attr.int("axis", axis)] });
-      nodes.push({ op_type: op, name: base, input: [flat], output: [norm], attribute: [attr.int("axis", -1)] });
-      nodes.push({ op_type: "Shape", name: `${base}__shape`, input: [x], output: [shape], attribute: [] });
-      nodes.push({ op_type: "Reshape", name: `${base}__reshape`, input: [norm, shape], output: [y], attribute: [] });
+      nodes.push({
+        opType: "Flatten",
+        name: `${base}__flatten`,
+        input: [x],
+        output: [flat],
+        attribute: [attr.int("axis", axis)],
+      });
+      nodes.push({ opType: op, name: base, input: [flat], output: [norm], attribute: [attr.int("axis", -1)] });
+      nodes.push({ opType: "Shape", name: `${base}__shape`, input: [x], output: [shape], attribute: [] });
+      nodes.push({ opType: "Reshape", name: `${base}__reshape`, input: [norm, shape], output: [y], attribute: [] });
       rewritten++;
     } else if (op === "Dropout" && from < 12) {
       if (n.output.length > 1 && n.output[1]) throw cannot(n, "its mask output is used");
-      nodes.push({ op_type: "Identity", name: base, input: [n.input[0] as string], output: [n.output[0] as string], attribute: [] });
+      nodes.push({
+        opType: "Identity",
+        name: base,
+        input: [n.input[0] as string],
+        output: [n.output[0] as string],
+        attribute: [],
+      });
       rewritten++;
     } else if (op === "Upsample" || op === "Scatter") {
       throw cannot(n, `${op} was removed from ONNX`);
@@ -142,10 +165,10 @@ export function upgradeOpset(model: OnnxModel, target = 21): number {
   }
   g.node = nodes;
   g.initializer.push(...newInits);
-  for (const o of model.proto.opset_import) {
+  for (const o of model.proto.opsetImport) {
     if ((o.domain ?? "") === "" || o.domain === "ai.onnx") o.version = target;
   }
-  const ir = toNum(model.proto.ir_version);
-  if (target >= 21 && ir < IR_VERSION_INT4) model.proto.ir_version = IR_VERSION_INT4;
+  const ir = toNum(model.proto.irVersion);
+  if (target >= 21 && ir < IR_VERSION_INT4) model.proto.irVersion = IR_VERSION_INT4;
   return rewritten;
 }

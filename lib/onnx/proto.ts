@@ -28,104 +28,118 @@ const SCHEMA = {
         AttributeProto: {
           fields: {
             name: s(1),
-            ref_attr_name: s(21),
-            doc_string: s(13),
+            refAttrName: s(21),
+            docString: s(13),
             type: { type: "AttributeType", id: 20 },
             f: { type: "float", id: 2 },
             i: i64(3),
             s: { type: "bytes", id: 4 },
             t: msg("TensorProto", 5),
             g: msg("GraphProto", 6),
-            sparse_tensor: msg("SparseTensorProto", 22),
+            sparseTensor: msg("SparseTensorProto", 22),
             tp: msg("TypeProto", 14),
             floats: rep("float", 7, true),
             ints: rep("int64", 8, true),
             strings: rep("bytes", 9),
             tensors: rep("TensorProto", 10),
             graphs: rep("GraphProto", 11),
-            sparse_tensors: rep("SparseTensorProto", 23),
-            type_protos: rep("TypeProto", 15),
+            sparseTensors: rep("SparseTensorProto", 23),
+            typeProtos: rep("TypeProto", 15),
           },
           nested: {
             AttributeType: {
               values: {
-                UNDEFINED: 0, FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, SPARSE_TENSOR: 11,
-                TYPE_PROTO: 13, FLOATS: 6, INTS: 7, STRINGS: 8, TENSORS: 9, GRAPHS: 10,
-                SPARSE_TENSORS: 12, TYPE_PROTOS: 14,
+                UNDEFINED: 0,
+                FLOAT: 1,
+                INT: 2,
+                STRING: 3,
+                TENSOR: 4,
+                GRAPH: 5,
+                SPARSE_TENSOR: 11,
+                TYPE_PROTO: 13,
+                FLOATS: 6,
+                INTS: 7,
+                STRINGS: 8,
+                TENSORS: 9,
+                GRAPHS: 10,
+                SPARSE_TENSORS: 12,
+                TYPE_PROTOS: 14,
               },
             },
           },
         },
-        ValueInfoProto: { fields: { name: s(1), type: msg("TypeProto", 2), doc_string: s(3), metadata_props: props(4) } },
+        ValueInfoProto: {
+          fields: { name: s(1), type: msg("TypeProto", 2), docString: s(3), metadataProps: props(4) },
+        },
         NodeProto: {
           fields: {
             input: rep("string", 1),
             output: rep("string", 2),
             name: s(3),
-            op_type: s(4),
+            opType: s(4),
             domain: s(7),
             overload: s(8),
             attribute: rep("AttributeProto", 5),
-            doc_string: s(6),
-            metadata_props: props(9),
+            docString: s(6),
+            metadataProps: props(9),
           },
         },
         TrainingInfoProto: {
           fields: {
             initialization: msg("GraphProto", 1),
             algorithm: msg("GraphProto", 2),
-            initialization_binding: props(3),
-            update_binding: props(4),
+            initializationBinding: props(3),
+            updateBinding: props(4),
           },
         },
         ModelProto: {
           fields: {
-            ir_version: i64(1),
-            opset_import: rep("OperatorSetIdProto", 8),
-            producer_name: s(2),
-            producer_version: s(3),
+            irVersion: i64(1),
+            opsetImport: rep("OperatorSetIdProto", 8),
+            producerName: s(2),
+            producerVersion: s(3),
             domain: s(4),
-            model_version: i64(5),
-            doc_string: s(6),
+            modelVersion: i64(5),
+            docString: s(6),
             graph: msg("GraphProto", 7),
-            metadata_props: props(14),
-            training_info: rep("TrainingInfoProto", 20),
+            metadataProps: props(14),
+            trainingInfo: rep("TrainingInfoProto", 20),
             functions: rep("FunctionProto", 25),
           },
         },
         StringStringEntryProto: { fields: { key: s(1), value: s(2) } },
-        TensorAnnotation: { fields: { tensor_name: s(1), quant_parameter_tensor_names: props(2) } },
+        TensorAnnotation: { fields: { tensorName: s(1), quantParameterTensorNames: props(2) } },
         GraphProto: {
           fields: {
             node: rep("NodeProto", 1),
             name: s(2),
             initializer: rep("TensorProto", 5),
-            sparse_initializer: rep("SparseTensorProto", 15),
-            doc_string: s(10),
+            sparseInitializer: rep("SparseTensorProto", 15),
+            docString: s(10),
             input: rep("ValueInfoProto", 11),
             output: rep("ValueInfoProto", 12),
-            value_info: rep("ValueInfoProto", 13),
-            quantization_annotation: rep("TensorAnnotation", 14),
-            metadata_props: props(16),
+            valueInfo: rep("ValueInfoProto", 13),
+            quantizationAnnotation: rep("TensorAnnotation", 14),
+            metadataProps: props(16),
           },
         },
         TensorProto: {
           fields: {
             dims: rep("int64", 1, true),
-            data_type: i32(2),
+            dataType: i32(2),
             segment: msg("Segment", 3),
-            float_data: rep("float", 4, true),
-            int32_data: rep("int32", 5, true),
-            string_data: rep("bytes", 6),
-            int64_data: rep("int64", 7, true),
+            floatData: rep("float", 4, true),
+            int32Data: rep("int32", 5, true),
+            stringData: rep("bytes", 6),
+            int64Data: rep("int64", 7, true),
             name: s(8),
-            doc_string: s(12),
-            raw_data: { type: "bytes", id: 9 },
-            external_data: props(13),
-            data_location: { type: "DataLocation", id: 14 },
-            double_data: rep("double", 10, true),
-            uint64_data: rep("uint64", 11, true),
-            metadata_props: props(16),
+            docString: s(12),
+            rawData: { type: "bytes", id: 9 },
+            externalData: props(13),
+            dataLocation: { type: "DataLocation", id: 14 },
+            doubleData: rep("double", 10, true),
+            uint64Data: rep("uint64", 11, true),
+            metadataProps: props(16),
           },
           nested: {
             Segment: { fields: { begin: i64(1), end: i64(2) } },
@@ -139,29 +153,29 @@ const SCHEMA = {
           fields: { dim: rep("Dimension", 1) },
           nested: {
             Dimension: {
-              oneofs: { value: { oneof: ["dim_value", "dim_param"] } },
-              fields: { dim_value: i64(1), dim_param: s(2), denotation: s(3) },
+              oneofs: { value: { oneof: ["dimValue", "dimParam"] } },
+              fields: { dimValue: i64(1), dimParam: s(2), denotation: s(3) },
             },
           },
         },
         TypeProto: {
           oneofs: {
-            value: { oneof: ["tensor_type", "sequence_type", "map_type", "optional_type", "sparse_tensor_type"] },
+            value: { oneof: ["tensorType", "sequenceType", "mapType", "optionalType", "sparseTensorType"] },
           },
           fields: {
-            tensor_type: msg("Tensor", 1),
-            sequence_type: msg("Sequence", 4),
-            map_type: msg("Map", 5),
-            optional_type: msg("Optional", 9),
-            sparse_tensor_type: msg("SparseTensor", 8),
+            tensorType: msg("Tensor", 1),
+            sequenceType: msg("Sequence", 4),
+            mapType: msg("Map", 5),
+            optionalType: msg("Optional", 9),
+            sparseTensorType: msg("SparseTensor", 8),
             denotation: s(6),
           },
           nested: {
-            Tensor: { fields: { elem_type: i32(1), shape: msg("TensorShapeProto", 2) } },
-            Sequence: { fields: { elem_type: msg("TypeProto", 1) } },
-            Map: { fields: { key_type: i32(1), value_type: msg("TypeProto", 2) } },
-            Optional: { fields: { elem_type: msg("TypeProto", 1) } },
-            SparseTensor: { fields: { elem_type: i32(1), shape: msg("TensorShapeProto", 2) } },
+            Tensor: { fields: { elemType: i32(1), shape: msg("TensorShapeProto", 2) } },
+            Sequence: { fields: { elemType: msg("TypeProto", 1) } },
+            Map: { fields: { keyType: i32(1), valueType: msg("TypeProto", 2) } },
+            Optional: { fields: { elemType: msg("TypeProto", 1) } },
+            SparseTensor: { fields: { elemType: i32(1), shape: msg("TensorShapeProto", 2) } },
           },
         },
         OperatorSetIdProto: { fields: { domain: s(1), version: i64(2) } },
@@ -171,14 +185,14 @@ const SCHEMA = {
             input: rep("string", 4),
             output: rep("string", 5),
             attribute: rep("string", 6),
-            attribute_proto: rep("AttributeProto", 11),
+            attributeProto: rep("AttributeProto", 11),
             node: rep("NodeProto", 7),
-            doc_string: s(8),
-            opset_import: rep("OperatorSetIdProto", 9),
+            docString: s(8),
+            opsetImport: rep("OperatorSetIdProto", 9),
             domain: s(10),
             overload: s(13),
-            value_info: rep("ValueInfoProto", 12),
-            metadata_props: props(14),
+            valueInfo: rep("ValueInfoProto", 12),
+            metadataProps: props(14),
           },
         },
       },
@@ -242,16 +256,16 @@ export interface StringEntry {
 export interface TensorProto {
   name?: string;
   dims?: Int64[];
-  data_type?: number;
-  raw_data?: Uint8Array;
-  float_data?: number[];
-  int32_data?: number[];
-  int64_data?: Int64[];
-  double_data?: number[];
-  uint64_data?: Int64[];
-  data_location?: number;
-  external_data?: StringEntry[];
-  doc_string?: string;
+  dataType?: number;
+  rawData?: Uint8Array;
+  floatData?: number[];
+  int32Data?: number[];
+  int64Data?: Int64[];
+  doubleData?: number[];
+  uint64Data?: Int64[];
+  dataLocation?: number;
+  externalData?: StringEntry[];
+  docString?: string;
 }
 
 /** `onnx.AttributeProto`. */
@@ -273,28 +287,28 @@ export interface NodeProto {
   input: string[];
   output: string[];
   name?: string;
-  op_type: string;
+  opType: string;
   domain?: string;
   attribute?: AttributeProto[];
-  doc_string?: string;
+  docString?: string;
 }
 
 /** `onnx.TensorShapeProto.Dimension`. */
 export interface DimensionProto {
-  dim_value?: Int64;
-  dim_param?: string;
+  dimValue?: Int64;
+  dimParam?: string;
 }
 
 /** `onnx.TypeProto` (tensor types only are read). */
 export interface TypeProto {
-  tensor_type?: { elem_type?: number; shape?: { dim?: DimensionProto[] } };
+  tensorType?: { elemType?: number; shape?: { dim?: DimensionProto[] } };
 }
 
 /** `onnx.ValueInfoProto`. */
 export interface ValueInfoProto {
   name: string;
   type?: TypeProto;
-  doc_string?: string;
+  docString?: string;
 }
 
 /** `onnx.GraphProto`. */
@@ -304,9 +318,9 @@ export interface GraphProto {
   initializer: TensorProto[];
   input: ValueInfoProto[];
   output: ValueInfoProto[];
-  value_info?: ValueInfoProto[];
-  sparse_initializer?: unknown[];
-  doc_string?: string;
+  valueInfo?: ValueInfoProto[];
+  sparseInitializer?: unknown[];
+  docString?: string;
 }
 
 /** `onnx.OperatorSetIdProto`. */
@@ -317,14 +331,14 @@ export interface OpsetProto {
 
 /** `onnx.ModelProto`. */
 export interface ModelProto {
-  ir_version?: Int64;
-  opset_import: OpsetProto[];
-  producer_name?: string;
-  producer_version?: string;
+  irVersion?: Int64;
+  opsetImport: OpsetProto[];
+  producerName?: string;
+  producerVersion?: string;
   domain?: string;
-  model_version?: Int64;
-  doc_string?: string;
+  modelVersion?: Int64;
+  docString?: string;
   graph?: GraphProto;
-  metadata_props?: StringEntry[];
+  metadataProps?: StringEntry[];
   functions?: unknown[];
 }

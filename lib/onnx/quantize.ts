@@ -118,11 +118,16 @@ function stackRows(parts: IntQuantized[], spec: IntSpec): IntQuantized {
     for (const x of arrs) (out.set(x, o), o += x.length);
     return out;
   };
-  return intQuantized(formatId(spec), new Tensor("u8", [rows, cols], cat(codes.map((c) => c.data), (n) => new Uint8Array(n))), spec.bits, {
-    scale: new Tensor("f32", [rows, G], cat(parts.map((p) => p.scale.data), (n) => new Float32Array(n))),
-    zero: new Tensor("f32", [rows, G], cat(parts.map((p) => p.zero.data), (n) => new Float32Array(n))),
-    symmetric: spec.symmetric,
-  });
+  return intQuantized(
+    formatId(spec),
+    new Tensor("u8", [rows, cols], cat(codes.map((c) => c.data), (n) => new Uint8Array(n))),
+    spec.bits,
+    {
+      scale: new Tensor("f32", [rows, G], cat(parts.map((p) => p.scale.data), (n) => new Float32Array(n))),
+      zero: new Tensor("f32", [rows, G], cat(parts.map((p) => p.zero.data), (n) => new Float32Array(n))),
+      symmetric: spec.symmetric,
+    },
+  );
 }
 
 async function rtnQuantized(W: Tensor<"f32">, spec: IntSpec, ops: Ops): Promise<IntQuantized> {
@@ -149,7 +154,9 @@ export async function quantizeOnnxWeight(
   const cols = w.cols, cp = paddedCols(cols, spec), Wp = padCols(W, cp);
   const G = w.groups, rowsPer = w.rows / G;
   if (recipe !== "rtn" && (!stats || stats.groups.length !== G)) {
-    throw new RangeError(`quantizeOnnxWeight: Cannot run ${recipe} on "${w.name}": it needs calibration statistics for its ${G} conv group(s)`);
+    throw new RangeError(
+      `quantizeOnnxWeight: Cannot run ${recipe} on "${w.name}": it needs calibration statistics for its ${G} conv group(s)`,
+    );
   }
   const group = (g: number) => stats!.groups[g] as GroupStats;
   let q: IntQuantized;
@@ -174,9 +181,17 @@ export async function quantizeOnnxWeight(
     if (G === 1) {
       const st = group(0);
       const real = st.meanAbs.reduce((m, v) => (v > 0 ? Math.min(m, v) : m), Infinity);
-      const meanAbs = Float64Array.from({ length: cp }, (_, j) => j < cols && (st.meanAbs[j] as number) > 0 ? st.meanAbs[j] as number : (Number.isFinite(real) ? real : 1));
+      const meanAbs = Float64Array.from(
+        { length: cp },
+        (_, j) =>
+          j < cols && (st.meanAbs[j] as number) > 0 ? st.meanAbs[j] as number : (Number.isFinite(real) ? real : 1),
+      );
       const xtx = padSquare(st.hessian, cp, st.tokens / 2);
-      const s = await awqScaleSearch({ meanAbs, xtx, tokens: st.tokens }, [Wp], { quantize: rtnFakeQuantizer(spec, ops), nGrid, ops });
+      const s = await awqScaleSearch({ meanAbs, xtx, tokens: st.tokens }, [Wp], {
+        quantize: rtnFakeQuantizer(spec, ops),
+        nGrid,
+        ops,
+      });
       Ws = scaleColumns(Wp, s.scale);
       colScale = s.scale.map((v) => 1 / v);
     }
@@ -184,7 +199,12 @@ export async function quantizeOnnxWeight(
     for (let g = 0; g < G; g++) {
       const st = group(g);
       const xtx = padSquare(st.hessian, cp, st.tokens / 2);
-      const r = await awqClipSearch(G === 1 ? Ws : sliceRows(Ws, g * rowsPer, (g + 1) * rowsPer), { xtx, tokens: st.tokens }, spec, { nGrid, ops });
+      const r = await awqClipSearch(
+        G === 1 ? Ws : sliceRows(Ws, g * rowsPer, (g + 1) * rowsPer),
+        { xtx, tokens: st.tokens },
+        spec,
+        { nGrid, ops },
+      );
       parts.push(r.weight);
     }
     const clipped = new Tensor("f32", [w.rows, cp]);

@@ -38,7 +38,10 @@ export interface OpenSessionOptions {
  *
  * @throws Error naming the model when onnxruntime cannot load it
  */
-export async function openSession(model: OnnxModel | Uint8Array, options: OpenSessionOptions = {}): Promise<OnnxSession> {
+export async function openSession(
+  model: OnnxModel | Uint8Array,
+  options: OpenSessionOptions = {},
+): Promise<OnnxSession> {
   ort.env.wasm.numThreads = options.threads ?? 1;
   let bytes: Uint8Array;
   const extra = options.extraOutputs ?? [];

@@ -3,8 +3,8 @@
  * Conversions between ONNX `TensorProto`s and quantlab {@link Tensor}s, and builders for the
  * protobuf pieces exporters write (tensors, attributes, nodes, value infos).
  *
- * Reading accepts `raw_data` (little-endian) and the typed `*_data` fields; float types
- * (FLOAT, DOUBLE, FLOAT16, BFLOAT16) convert to f32. Writing always uses `raw_data`.
+ * Reading accepts `rawData` (little-endian) and the typed `*_data` fields; float types
+ * (FLOAT, DOUBLE, FLOAT16, BFLOAT16) convert to f32. Writing always uses `rawData`.
  *
  * @module
  */
@@ -40,8 +40,8 @@ export function floatTensorFromProto(t: TensorProto, fn = "floatTensorFromProto"
   const dims = protoDims(t);
   const n = dims.reduce((a, b) => a * b, 1);
   const out = new Float32Array(n);
-  const raw = t.raw_data && t.raw_data.length > 0 ? t.raw_data : undefined;
-  const type = t.data_type ?? 0;
+  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
+  const type = t.dataType ?? 0;
   const bad = (have: number, unit: string) =>
     new OnnxFormatError(
       `${fn}: Cannot read tensor "${t.name}" of shape [${dims.join(", ")}]: it holds ${have} ${unit}, expected ${n}`,
@@ -52,7 +52,7 @@ export function floatTensorFromProto(t: TensorProto, fn = "floatTensorFromProto"
       const v = little(raw);
       for (let i = 0; i < n; i++) out[i] = v.getFloat32(4 * i, true);
     } else {
-      const d = t.float_data ?? [];
+      const d = t.floatData ?? [];
       if (d.length !== n) throw bad(d.length, "floats");
       out.set(d);
     }
@@ -62,19 +62,19 @@ export function floatTensorFromProto(t: TensorProto, fn = "floatTensorFromProto"
       const v = little(raw);
       for (let i = 0; i < n; i++) out[i] = v.getFloat64(8 * i, true);
     } else {
-      const d = t.double_data ?? [];
+      const d = t.doubleData ?? [];
       if (d.length !== n) throw bad(d.length, "doubles");
       out.set(d);
     }
   } else if (type === DataType.FLOAT16 || type === DataType.BFLOAT16) {
-    // raw_data holds 2 bytes each; int32_data holds one 16-bit pattern per entry.
+    // rawData holds 2 bytes each; int32Data holds one 16-bit pattern per entry.
     const bits = new Uint16Array(n);
     if (raw) {
       if (raw.length !== 2 * n) throw bad(raw.length, "bytes / 2");
       const v = little(raw);
       for (let i = 0; i < n; i++) bits[i] = v.getUint16(2 * i, true);
     } else {
-      const d = t.int32_data ?? [];
+      const d = t.int32Data ?? [];
       if (d.length !== n) throw bad(d.length, "int32 entries");
       for (let i = 0; i < n; i++) bits[i] = d[i] as number;
     }
@@ -92,16 +92,16 @@ export function floatTensorFromProto(t: TensorProto, fn = "floatTensorFromProto"
 export function intValuesFromProto(t: TensorProto): number[] {
   const dims = protoDims(t);
   const n = dims.reduce((a, b) => a * b, 1);
-  const raw = t.raw_data && t.raw_data.length > 0 ? t.raw_data : undefined;
-  if (t.data_type === DataType.INT64) {
+  const raw = t.rawData && t.rawData.length > 0 ? t.rawData : undefined;
+  if (t.dataType === DataType.INT64) {
     if (raw) return Array.from({ length: n }, (_, i) => Number(little(raw).getBigInt64(8 * i, true)));
-    return (t.int64_data ?? []).map(toNum);
+    return (t.int64Data ?? []).map(toNum);
   }
-  if (t.data_type === DataType.INT32) {
+  if (t.dataType === DataType.INT32) {
     if (raw) return Array.from({ length: n }, (_, i) => little(raw).getInt32(4 * i, true));
-    return [...(t.int32_data ?? [])];
+    return [...(t.int32Data ?? [])];
   }
-  throw new TypeError(`intValuesFromProto: Cannot read tensor "${t.name}" as integers: data type ${t.data_type}`);
+  throw new TypeError(`intValuesFromProto: Cannot read tensor "${t.name}" as integers: data type ${t.dataType}`);
 }
 
 /** A FLOAT TensorProto (raw little-endian data). */
@@ -109,7 +109,7 @@ export function floatTensorProto(name: string, dims: readonly number[], data: Fl
   const raw = new Uint8Array(data.length * 4);
   const v = little(raw);
   for (let i = 0; i < data.length; i++) v.setFloat32(4 * i, data[i] as number, true);
-  return { name, dims: [...dims], data_type: DataType.FLOAT, raw_data: raw };
+  return { name, dims: [...dims], dataType: DataType.FLOAT, rawData: raw };
 }
 
 /** An INT64 TensorProto. */
@@ -117,19 +117,24 @@ export function int64TensorProto(name: string, dims: readonly number[], values: 
   const raw = new Uint8Array(values.length * 8);
   const v = little(raw);
   values.forEach((x, i) => v.setBigInt64(8 * i, BigInt(x), true));
-  return { name, dims: [...dims], data_type: DataType.INT64, raw_data: raw };
+  return { name, dims: [...dims], dataType: DataType.INT64, rawData: raw };
 }
 
 /** A TensorProto of already packed bytes (UINT8, INT8, UINT4, INT4). */
-export function bytesTensorProto(name: string, dataType: number, dims: readonly number[], raw: Uint8Array): TensorProto {
-  return { name, dims: [...dims], data_type: dataType, raw_data: raw };
+export function bytesTensorProto(
+  name: string,
+  dataType: number,
+  dims: readonly number[],
+  raw: Uint8Array,
+): TensorProto {
+  return { name, dims: [...dims], dataType: dataType, rawData: raw };
 }
 
 /** Bytes of a tensor's payload (raw data or typed fields), for size accounting. */
 export function tensorPayloadBytes(t: TensorProto): number {
-  if (t.raw_data && t.raw_data.length > 0) return t.raw_data.length;
-  return 4 * ((t.float_data?.length ?? 0) + (t.int32_data?.length ?? 0)) +
-    8 * ((t.int64_data?.length ?? 0) + (t.double_data?.length ?? 0) + (t.uint64_data?.length ?? 0));
+  if (t.rawData && t.rawData.length > 0) return t.rawData.length;
+  return 4 * ((t.floatData?.length ?? 0) + (t.int32Data?.length ?? 0)) +
+    8 * ((t.int64Data?.length ?? 0) + (t.doubleData?.length ?? 0) + (t.uint64Data?.length ?? 0));
 }
 
 /** Attribute builders. */
@@ -159,5 +164,5 @@ export function intsAttr(node: NodeProto, name: string, fallback: number[]): num
 
 /** A float tensor value info without a fixed shape (used to expose intermediate values). */
 export function floatValueInfo(name: string): ValueInfoProto {
-  return { name, type: { tensor_type: { elem_type: DataType.FLOAT } } };
+  return { name, type: { tensorType: { elemType: DataType.FLOAT } } };
 }

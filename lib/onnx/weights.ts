@@ -71,10 +71,13 @@ export interface FindWeightsOptions {
 }
 
 /** Looks up a value: the initializer, or the Constant node's tensor. */
-export function lookupTensor(model: OnnxModel, name: string): { proto: TensorProto; source: "initializer" | "constant" } | undefined {
+export function lookupTensor(
+  model: OnnxModel,
+  name: string,
+): { proto: TensorProto; source: "initializer" | "constant" } | undefined {
   const init = model.graph.initializer.find((t) => t.name === name);
   if (init) return { proto: init, source: "initializer" };
-  const node = model.graph.node.find((n) => n.op_type === "Constant" && n.output[0] === name);
+  const node = model.graph.node.find((n) => n.opType === "Constant" && n.output[0] === name);
   const t = node ? getAttr(node, "value")?.t : undefined;
   return t ? { proto: t, source: "constant" } : undefined;
 }
@@ -84,7 +87,9 @@ function convGeometry(node: NodeProto, wShape: number[]): ConvGeometry {
   const autoPad = getAttr(node, "auto_pad");
   const ap = autoPad?.s ? new TextDecoder().decode(autoPad.s) : "NOTSET";
   if (ap !== "NOTSET" && ap !== "VALID") {
-    throw new TypeError(`findWeights: Cannot read Conv "${node.name}": auto_pad ${ap} is not supported (use explicit pads)`);
+    throw new TypeError(
+      `findWeights: Cannot read Conv "${node.name}": auto_pad ${ap} is not supported (use explicit pads)`,
+    );
   }
   const pads = intsAttr(node, "pads", [0, 0, 0, 0]);
   return {
@@ -105,7 +110,7 @@ export function findWeights(model: OnnxModel, options: FindWeightsOptions = {}):
   const ops = new Set(options.ops ?? ["MatMul", "Gemm", "Conv"]);
   const found = new Map<string, OnnxWeight>();
   for (const node of model.graph.node) {
-    const op = node.op_type as WeightOp;
+    const op = node.opType as WeightOp;
     if (!ops.has(op) || (node.domain ?? "") !== "") continue;
     const name = node.input[1];
     if (name === undefined) continue;
@@ -121,7 +126,14 @@ export function findWeights(model: OnnxModel, options: FindWeightsOptions = {}):
       continue;
     }
     let w: OnnxWeight | undefined;
-    const base = { name, source: t.source, op, nodes: [node.name ?? ""], inputs: [node.input[0] as string], onnxShape: shape };
+    const base = {
+      name,
+      source: t.source,
+      op,
+      nodes: [node.name ?? ""],
+      inputs: [node.input[0] as string],
+      onnxShape: shape,
+    };
     if (op === "MatMul" && shape.length === 2) {
       w = { ...base, rows: shape[1] as number, cols: shape[0] as number, groups: 1 };
     } else if (op === "Gemm" && shape.length === 2) {
@@ -163,7 +175,9 @@ export function readWeight(model: OnnxModel, w: OnnxWeight): Tensor<"f32"> {
 export function toOnnxLayout(w: OnnxWeight, W: Tensor<"f32">): Tensor<"f32"> {
   if (W.shape[0] !== w.rows || W.shape[1] !== w.cols) {
     throw new TypeError(
-      `toOnnxLayout: Cannot store a weight of shape [${W.shape.join(", ")}] as "${w.name}": expected [${w.rows}, ${w.cols}]`,
+      `toOnnxLayout: Cannot store a weight of shape [${
+        W.shape.join(", ")
+      }] as "${w.name}": expected [${w.rows}, ${w.cols}]`,
     );
   }
   const transposed = w.op === "MatMul" || (w.op === "Gemm" && !w.transB);
@@ -179,12 +193,14 @@ export function setWeightProto(model: OnnxModel, name: string, proto: TensorProt
     g.initializer[i] = { ...proto, name };
     return;
   }
-  const k = g.node.findIndex((n) => n.op_type === "Constant" && n.output[0] === name);
+  const k = g.node.findIndex((n) => n.opType === "Constant" && n.output[0] === name);
   const node = g.node[k];
   if (!node) throw new RangeError(`setWeightProto: Cannot find weight "${name}" in "${model.source}"`);
   g.node[k] = {
     ...node,
-    attribute: (node.attribute ?? []).map((a) => a.name === "value" ? { ...a, t: { ...proto, name: a.t?.name ?? name } } : a),
+    attribute: (node.attribute ?? []).map((a) =>
+      a.name === "value" ? { ...a, t: { ...proto, name: a.t?.name ?? name } } : a
+    ),
   };
 }
 
@@ -198,7 +214,11 @@ export function replaceWeights(model: OnnxModel, weights: ReadonlyMap<string, Te
   const out = cloneModel(model);
   for (const [name, W] of weights) {
     const w = all.get(name);
-    if (!w) throw new RangeError(`replaceWeights: Cannot replace "${name}": it is not a MatMul/Gemm/Conv weight of "${model.source}"`);
+    if (!w) {
+      throw new RangeError(
+        `replaceWeights: Cannot replace "${name}": it is not a MatMul/Gemm/Conv weight of "${model.source}"`,
+      );
+    }
     const onnx = toOnnxLayout(w, W);
     setWeightProto(out, name, floatTensorProto(name, w.onnxShape, onnx.data));
   }

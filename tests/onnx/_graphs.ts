@@ -3,7 +3,13 @@
 import { Tensor } from "../../lib/tensor/tensor.ts";
 import { Rng } from "../../lib/tensor/random.ts";
 import { type OnnxModel, parseOnnx, serializeOnnx } from "../../lib/onnx/load.ts";
-import { DataType, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from "../../lib/onnx/proto.ts";
+import {
+  DataType,
+  type ModelProto,
+  type NodeProto,
+  type TensorProto,
+  type ValueInfoProto,
+} from "../../lib/onnx/proto.ts";
 import { attr, floatTensorProto } from "../../lib/onnx/tensor_proto.ts";
 
 /** Seeded f32 values with a few larger outliers (so ranges differ per row). */
@@ -16,19 +22,25 @@ function valueInfo(name: string, dims: (number | string)[]): ValueInfoProto {
   return {
     name,
     type: {
-      tensor_type: {
-        elem_type: DataType.FLOAT,
-        shape: { dim: dims.map((d) => (typeof d === "number" ? { dim_value: d } : { dim_param: d })) },
+      tensorType: {
+        elemType: DataType.FLOAT,
+        shape: { dim: dims.map((d) => (typeof d === "number" ? { dimValue: d } : { dimParam: d })) },
       },
     },
   };
 }
 
-function model(nodes: NodeProto[], inits: TensorProto[], inputs: ValueInfoProto[], outputs: ValueInfoProto[], opset: number): OnnxModel {
+function model(
+  nodes: NodeProto[],
+  inits: TensorProto[],
+  inputs: ValueInfoProto[],
+  outputs: ValueInfoProto[],
+  opset: number,
+): OnnxModel {
   const proto: ModelProto = {
-    ir_version: opset >= 21 ? 10 : 8,
-    opset_import: [{ domain: "", version: opset }],
-    producer_name: "quantlab-tests",
+    irVersion: opset >= 21 ? 10 : 8,
+    opsetImport: [{ domain: "", version: opset }],
+    producerName: "quantlab-tests",
     graph: { name: "g", node: nodes, initializer: inits, input: inputs, output: outputs },
   };
   // Round trip through bytes so the model looks exactly like a parsed file.
@@ -45,11 +57,11 @@ export function mlpModel(seed = 1): OnnxModel {
   const w3 = floatTensorProto("W3", [16, 40], randomValues(16 * 40, seed + 2, 0.3));
   const b3 = floatTensorProto("b3", [16], randomValues(16, seed + 3, 0.1));
   const nodes: NodeProto[] = [
-    { op_type: "MatMul", name: "mm1", input: ["x", "W1"], output: ["h1"] },
-    { op_type: "Relu", name: "relu", input: ["h1"], output: ["a1"] },
-    { op_type: "Constant", name: "c2", input: [], output: ["W2"], attribute: [attr.tensor("value", w2)] },
-    { op_type: "MatMul", name: "mm2", input: ["a1", "W2"], output: ["h2"] },
-    { op_type: "Gemm", name: "gemm", input: ["h2", "W3", "b3"], output: ["y"], attribute: [attr.int("transB", 1)] },
+    { opType: "MatMul", name: "mm1", input: ["x", "W1"], output: ["h1"] },
+    { opType: "Relu", name: "relu", input: ["h1"], output: ["a1"] },
+    { opType: "Constant", name: "c2", input: [], output: ["W2"], attribute: [attr.tensor("value", w2)] },
+    { opType: "MatMul", name: "mm2", input: ["a1", "W2"], output: ["h2"] },
+    { opType: "Gemm", name: "gemm", input: ["h2", "W3", "b3"], output: ["y"], attribute: [attr.int("transB", 1)] },
   ];
   return model(nodes, [w1, w3, b3], [valueInfo("x", ["T", 24])], [valueInfo("y", ["T", 16])], 17);
 }
@@ -64,19 +76,24 @@ export function convModel(seed = 5): OnnxModel {
   const b2 = floatTensorProto("c2b", [8], randomValues(8, seed + 2, 0.1));
   const nodes: NodeProto[] = [
     {
-      op_type: "Conv",
+      opType: "Conv",
       name: "conv1",
       input: ["x", "C1"],
       output: ["h1"],
       attribute: [attr.ints("kernel_shape", [3, 3]), attr.ints("pads", [1, 1, 1, 1])],
     },
-    { op_type: "Relu", name: "relu", input: ["h1"], output: ["a1"] },
+    { opType: "Relu", name: "relu", input: ["h1"], output: ["a1"] },
     {
-      op_type: "Conv",
+      opType: "Conv",
       name: "conv2",
       input: ["a1", "C2", "c2b"],
       output: ["y"],
-      attribute: [attr.ints("kernel_shape", [3, 3]), attr.ints("pads", [1, 1, 1, 1]), attr.ints("strides", [2, 2]), attr.int("group", 8)],
+      attribute: [
+        attr.ints("kernel_shape", [3, 3]),
+        attr.ints("pads", [1, 1, 1, 1]),
+        attr.ints("strides", [2, 2]),
+        attr.int("group", 8),
+      ],
     },
   ];
   return model(nodes, [w1, w2, b2], [valueInfo("x", ["N", 4, 6, 6])], [valueInfo("y", ["N", 8, 3, 3])], 17);
@@ -91,19 +108,31 @@ export function convModel(seed = 5): OnnxModel {
 export function oldOpsetModel(seed = 9): OnnxModel {
   const w = floatTensorProto("W", [8, 6], randomValues(48, seed));
   const nodes: NodeProto[] = [
-    { op_type: "Clip", name: "clip", input: ["x"], output: ["c"], attribute: [attr.float("min", -0.5), attr.float("max", 0.7)] },
-    { op_type: "MatMul", name: "mm", input: ["c", "W"], output: ["m"] },
-    { op_type: "Softmax", name: "sm", input: ["m"], output: ["s"], attribute: [attr.int("axis", 1)] },
-    { op_type: "Unsqueeze", name: "unsq", input: ["s"], output: ["u"], attribute: [attr.ints("axes", [0])] },
-    { op_type: "Squeeze", name: "sq", input: ["u"], output: ["y"], attribute: [attr.ints("axes", [0])] },
     {
-      op_type: "Slice",
+      opType: "Clip",
+      name: "clip",
+      input: ["x"],
+      output: ["c"],
+      attribute: [attr.float("min", -0.5), attr.float("max", 0.7)],
+    },
+    { opType: "MatMul", name: "mm", input: ["c", "W"], output: ["m"] },
+    { opType: "Softmax", name: "sm", input: ["m"], output: ["s"], attribute: [attr.int("axis", 1)] },
+    { opType: "Unsqueeze", name: "unsq", input: ["s"], output: ["u"], attribute: [attr.ints("axes", [0])] },
+    { opType: "Squeeze", name: "sq", input: ["u"], output: ["y"], attribute: [attr.ints("axes", [0])] },
+    {
+      opType: "Slice",
       name: "slice",
       input: ["x"],
       output: ["sl"],
       attribute: [attr.ints("starts", [1]), attr.ints("ends", [5]), attr.ints("axes", [2])],
     },
-    { op_type: "ReduceMean", name: "rm", input: ["sl"], output: ["z"], attribute: [attr.ints("axes", [-1]), attr.int("keepdims", 1)] },
+    {
+      opType: "ReduceMean",
+      name: "rm",
+      input: ["sl"],
+      output: ["z"],
+      attribute: [attr.ints("axes", [-1]), attr.int("keepdims", 1)],
+    },
   ];
   return model(nodes, [w], [valueInfo("x", [2, 3, 8])], [valueInfo("y", [2, 3, 6]), valueInfo("z", [2, 3, 1])], 9);
 }
@@ -112,13 +141,16 @@ export function oldOpsetModel(seed = 9): OnnxModel {
 export function externalDataModel(location: string): { model: ModelProto; data: Uint8Array } {
   const m = mlpModel();
   const w1 = m.graph.initializer.find((t) => t.name === "W1")!;
-  const data = w1.raw_data!.slice();
+  const data = w1.rawData!.slice();
   const ext: TensorProto = {
     name: "W1",
     dims: [24, 48],
-    data_type: DataType.FLOAT,
-    data_location: 1,
-    external_data: [{ key: "location", value: location }, { key: "offset", value: "0" }, { key: "length", value: String(data.length) }],
+    dataType: DataType.FLOAT,
+    dataLocation: 1,
+    externalData: [{ key: "location", value: location }, { key: "offset", value: "0" }, {
+      key: "length",
+      value: String(data.length),
+    }],
   };
   const graph = { ...m.graph, initializer: m.graph.initializer.map((t) => (t.name === "W1" ? ext : t)) };
   return { model: { ...m.proto, graph }, data };
@@ -128,7 +160,6 @@ export function externalDataModel(location: string): { model: ModelProto; data: 
 export function randomInput(shape: number[], seed: number): Tensor<"f32"> {
   return new Tensor("f32", shape, randomValues(shape.reduce((a, b) => a * b, 1), seed, 1));
 }
-
 
 /** C = A·Bᵀ for A f32 `[M, K]`, B f32 `[N, K]` (the TypeScript reference of a linear layer). */
 export function linearRef(A: Tensor<"f32">, B: Tensor<"f32">, bias?: ArrayLike<number>): Tensor<"f32"> {

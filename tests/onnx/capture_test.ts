@@ -11,8 +11,10 @@ import { convModel, linearRef, mlpModel, randomInput, reluRef } from "./_graphs.
 
 /** f32 conv outputs (runtime) vs im2col·Wᵀ (TypeScript). */
 const CONV_TOL = 1e-5;
-/** f64 Hessians from the same f32 activations. */
+/** f64 Hessians from the same f32 activations (W1's input is the feed itself). */
 const H_TOL = 1e-9;
+/** W2's input is recomputed in TypeScript: f32 rounding differs from the runtime's. */
+const ACT_RTOL = 1e-4;
 
 Deno.test("im2col·Wᵀ reproduces onnxruntime's Conv (dense and depthwise, stride 2, padding)", async () => {
   const m = convModel();
@@ -25,7 +27,11 @@ Deno.test("im2col·Wᵀ reproduces onnxruntime's Conv (dense and depthwise, stri
   // Dense conv: rows of X are (n, y, x), so Y[(n, p), o] = h1[n, o, p].
   const Y1 = linearRef(layerInputs(w1!, x)[0]!, readWeight(m, w1!));
   const h1rows = new Float32Array(2 * 36 * 8);
-  for (let n = 0; n < 2; n++) for (let o = 0; o < 8; o++) for (let p = 0; p < 36; p++) h1rows[(n * 36 + p) * 8 + o] = h1.data[(n * 8 + o) * 36 + p]!;
+  for (let n = 0; n < 2; n++) {
+    for (let o = 0; o < 8; o++) {
+      for (let p = 0; p < 36; p++) h1rows[(n * 36 + p) * 8 + o] = h1.data[(n * 8 + o) * 36 + p]!;
+    }
+  }
   assertAllClose(Y1.data, h1rows, { atol: CONV_TOL, rtol: CONV_TOL });
   // Depthwise: one im2col matrix per conv group, each with its one output channel.
   const Xs = layerInputs(w2!, a1), W2 = readWeight(m, w2!);
@@ -55,13 +61,14 @@ Deno.test("calibrateOnnx: H = 2XᵀX/N, mean |X| and token counts over several r
     for (const X of acts) {
       for (let t = 0; t < X.shape[0]!; t++) {
         for (let i = 0; i < K; i++) {
-          mean[i] += Math.abs(X.data[t * K + i]!) / N;
-          for (let j = 0; j < K; j++) H[i * K + j] += (2 / N) * X.data[t * K + i]! * X.data[t * K + j]!;
+          mean[i]! += Math.abs(X.data[t * K + i]!) / N;
+          for (let j = 0; j < K; j++) H[i * K + j]! += (2 / N) * X.data[t * K + i]! * X.data[t * K + j]!;
         }
       }
     }
-    assertAllClose(st.hessian.data, H, { atol: H_TOL, rtol: 1e-6, msg: `${name} H: ` });
-    assertAllClose(st.meanAbs, mean, { atol: H_TOL, rtol: 1e-6, msg: `${name} mean|X|: ` });
+    const rtol = name === "W1" ? 1e-6 : ACT_RTOL;
+    assertAllClose(st.hessian.data, H, { atol: H_TOL, rtol, msg: `${name} H: ` });
+    assertAllClose(st.meanAbs, mean, { atol: H_TOL, rtol, msg: `${name} mean|X|: ` });
   }
 });
 

@@ -11,7 +11,7 @@ Deno.test("parseOnnx/serializeOnnx round trip keeps graph, weights and outputs",
   const m = mlpModel();
   const again = parseOnnx(serializeOnnx(m), { source: "again" });
   assert.equal(again.graph.node.length, m.graph.node.length);
-  assert.deepEqual(again.graph.node.map((n) => n.op_type), ["MatMul", "Relu", "Constant", "MatMul", "Gemm"]);
+  assert.deepEqual(again.graph.node.map((n) => n.opType), ["MatMul", "Relu", "Constant", "MatMul", "Gemm"]);
   assert.equal(opsetVersion(again), 17);
   const a = floatTensorFromProto(m.graph.initializer[0]!), b = floatTensorFromProto(again.graph.initializer[0]!);
   assert.deepEqual(b.shape, [24, 48]);
@@ -31,32 +31,52 @@ Deno.test("cloneModel edits do not leak into the original", () => {
   const c = cloneModel(m);
   c.graph.node.pop();
   c.graph.initializer.pop();
-  c.proto.opset_import[0]!.version = 21;
+  c.proto.opsetImport[0]!.version = 21;
   assert.equal(m.graph.node.length, 5);
   assert.equal(m.graph.initializer.length, 3);
   assert.equal(opsetVersion(m), 17);
 });
 
 Deno.test("parseOnnx rejects empty, non-ONNX and truncated bytes with the source named", async () => {
-  await assertThrowsMessage(() => parseOnnx(new Uint8Array(0), { source: "empty.onnx" }), OnnxFormatError, "empty.onnx", "empty");
+  await assertThrowsMessage(
+    () => parseOnnx(new Uint8Array(0), { source: "empty.onnx" }),
+    OnnxFormatError,
+    "empty.onnx",
+    "empty",
+  );
   const text = new TextEncoder().encode("this is not a protobuf, just some text\n");
   await assertThrowsMessage(() => parseOnnx(text, { source: "notes.txt" }), OnnxFormatError, "notes.txt", "ONNX");
   const bytes = serializeOnnx(mlpModel());
   for (const cut of [bytes.length >> 1, bytes.length - 7, 40]) {
-    await assertThrowsMessage(() => parseOnnx(bytes.subarray(0, cut), { source: "cut.onnx" }), OnnxFormatError, "cut.onnx");
+    await assertThrowsMessage(
+      () => parseOnnx(bytes.subarray(0, cut), { source: "cut.onnx" }),
+      OnnxFormatError,
+      "cut.onnx",
+    );
   }
 });
 
 Deno.test("parseOnnx rejects a graph that reads an undefined value", async () => {
   const m = mlpModel();
-  m.graph.node = m.graph.node.filter((n) => n.op_type !== "Relu");
-  await assertThrowsMessage(() => parseOnnx(serializeOnnx(m), { source: "broken.onnx" }), OnnxFormatError, "mm2", '"a1"');
+  m.graph.node = m.graph.node.filter((n) => n.opType !== "Relu");
+  await assertThrowsMessage(
+    () => parseOnnx(serializeOnnx(m), { source: "broken.onnx" }),
+    OnnxFormatError,
+    "mm2",
+    '"a1"',
+  );
 });
 
 Deno.test("external data: rejected clearly from bytes, read from the file beside the model", async () => {
   const { model, data } = externalDataModel("weights.bin");
   const bytes = serializeOnnx(model);
-  await assertThrowsMessage(() => parseOnnx(bytes, { source: "ext.onnx" }), OnnxFormatError, "W1", "weights.bin", "loadOnnx");
+  await assertThrowsMessage(
+    () => parseOnnx(bytes, { source: "ext.onnx" }),
+    OnnxFormatError,
+    "W1",
+    "weights.bin",
+    "loadOnnx",
+  );
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeFile(`${dir}/model.onnx`, bytes);
@@ -66,8 +86,8 @@ Deno.test("external data: rejected clearly from bytes, read from the file beside
     await Deno.writeFile(`${dir}/weights.bin`, data);
     const m = await loadOnnx(`${dir}/model.onnx`);
     const w1 = m.graph.initializer.find((t) => t.name === "W1")!;
-    assert.equal(w1.data_location, 0);
-    assert.deepEqual(new Uint8Array(w1.raw_data!), new Uint8Array(data));
+    assert.equal(w1.dataLocation, 0);
+    assert.deepEqual(new Uint8Array(w1.rawData!), new Uint8Array(data));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

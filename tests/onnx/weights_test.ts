@@ -49,14 +49,18 @@ Deno.test("the MLP in onnxruntime-web equals the TypeScript reference; replaceWe
   const [w1, w2, w3] = findWeights(m).map((w) => readWeight(m, w)) as Tensor<"f32">[];
   const bias = floatTensorFromProto(m.graph.initializer.find((t) => t.name === "b3")!).data;
   const x = randomInput([7, 24], 11);
-  const ref = (a: Tensor<"f32">, b: Tensor<"f32">, c: Tensor<"f32">) => linearRef(linearRef(reluRef(linearRef(x, a)), b), c, bias);
+  const ref = (a: Tensor<"f32">, b: Tensor<"f32">, c: Tensor<"f32">) =>
+    linearRef(linearRef(reluRef(linearRef(x, a)), b), c, bias);
   const s = await openSession(m);
   assertAllClose((await s.run({ x })).get("y")!, ref(w1!, w2!, w3!), { atol: ATOL, rtol: RTOL });
   await s.release();
   const scaled = (W: Tensor<"f32">) => new Tensor("f32", W.shape, W.data.map((v) => Math.round(v * 8) / 8));
   const swapped = replaceWeights(m, new Map([["W1", scaled(w1!)], ["W2", scaled(w2!)], ["W3", scaled(w3!)]]));
   const s2 = await openSession(swapped);
-  assertAllClose((await s2.run({ x })).get("y")!, ref(scaled(w1!), scaled(w2!), scaled(w3!)), { atol: ATOL, rtol: RTOL });
+  assertAllClose((await s2.run({ x })).get("y")!, ref(scaled(w1!), scaled(w2!), scaled(w3!)), {
+    atol: ATOL,
+    rtol: RTOL,
+  });
   await s2.release();
   assert.throws(() => replaceWeights(m, new Map([["b3", w1!]])), /not a MatMul\/Gemm\/Conv weight/);
 });

@@ -1,0 +1,11 @@
+import { loadOcrLines, loadPpocrDictionary, PPOCR_V4, ocrQuantTable } from "./lib/ocr/mod.ts";
+import { loadOnnx } from "./lib/onnx/mod.ts";
+import { getCpuOps } from "./lib/ops/backend.ts";
+const ops = await getCpuOps();
+const dict = await loadPpocrDictionary();
+const test = await loadOcrLines(undefined, { split: "test" });
+const train = await loadOcrLines(undefined, { split: "train", limit: Number(Deno.args[0] ?? 32) });
+const m = await loadOnnx(PPOCR_V4.recognizer.pathname);
+const t0 = performance.now();
+const rows = await ocrQuantTable(m, dict, test, train, { ops, onRow: (r) => console.log(JSON.stringify(r)) });
+console.log("total s", (performance.now() - t0) / 1000);
