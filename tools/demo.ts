@@ -20,7 +20,7 @@ import { bitsPerWeight, formatId, type IntSpec } from "../lib/quant/spec.ts";
 import { quantizeRtn } from "../lib/quant/rtn.ts";
 
 /** Windows evaluated by default per backend (ts is ~20× slower than OpenBLAS here). */
-const DEFAULT_WINDOWS = { ts: 16, blas: 64 } as const;
+const DEFAULT_WINDOWS = { ts: 12, blas: 64 } as const;
 const SEQ_LEN = 256;
 
 function arg(name: string): string | undefined {
