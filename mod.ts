@@ -30,3 +30,4 @@ export * from "./lib/eval/mod.ts";
 export * from "./lib/reconstruct/mod.ts";
 export * from "./lib/rotate/mod.ts";
 export * from "./lib/onnx/mod.ts";
+export * from "./lib/ocr/mod.ts";

@@ -81,6 +81,21 @@ function im2col(w: OnnxWeight, act: Tensor<"f32">): Tensor<"f32">[] {
   const Wo = Math.floor((W + pl + pr - dw * (kw - 1) - 1) / sw) + 1;
   const T = N * Ho * Wo, cols = w.cols, x = act.data;
   const out: Tensor<"f32">[] = [];
+  if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt + pl + pb + pr === 0) {
+    // 1×1 convolution: X_g is the [N·H·W, C/G] transpose of each image's channel planes.
+    const HW = H * W;
+    for (let g = 0; g < G; g++) {
+      const X = new Float32Array(T * cols);
+      for (let n = 0; n < N; n++) {
+        for (let c = 0; c < Cg; c++) {
+          const plane = (n * C + g * Cg + c) * HW;
+          for (let p = 0; p < HW; p++) X[(n * HW + p) * cols + c] = x[plane + p] as number;
+        }
+      }
+      out.push(new Tensor("f32", [T, cols], X));
+    }
+    return out;
+  }
   for (let g = 0; g < G; g++) {
     const X = new Float32Array(T * cols);
     let row = 0;
@@ -170,7 +185,9 @@ export async function calibrateOnnx(
           const Xs = layerInputs(w, act);
           for (let g = 0; g < Xs.length; g++) {
             const X = Xs[g] as Tensor<"f32">, abs = a.abs[g] as Float64Array, cols = w.cols;
-            for (let i = 0; i < X.size; i++) abs[i % cols] = (abs[i % cols] as number) + Math.abs(X.data[i] as number);
+            for (let t = 0, i = 0; t < (X.shape[0] as number); t++) {
+              for (let j = 0; j < cols; j++, i++) abs[j] = (abs[j] as number) + Math.abs(X.data[i] as number);
+            }
             a.tokens[g] = (a.tokens[g] as number) + (X.shape[0] as number);
             await (a.H[g] as HessianAccumulator).addBatch(X);
           }

@@ -53,6 +53,9 @@ export function minmaxParams(W: Tensor<"f32">, spec: IntSpec, clip = 1): IntQuan
   return { scale: new Tensor("f32", [rows, G], scale), zero: new Tensor("f32", [rows, G], zero), maxq };
 }
 
+/** Ranges narrower than this quantize to exact zeros (their 1/scale would overflow f32). */
+export const MIN_RANGE = 1e-30;
+
 /** Scale and zero for one range [lo ≤ 0, hi ≥ 0]. */
 export function groupParams(lo: number, hi: number, maxq: number, symmetric: boolean): { scale: number; zero: number } {
   if (symmetric) {
@@ -60,7 +63,9 @@ export function groupParams(lo: number, hi: number, maxq: number, symmetric: boo
     lo = -m;
     hi = m;
   }
-  if (lo === 0 && hi === 0) {
+  // An all-zero group, or one so small that 1/scale would overflow f32 (subnormal weights,
+  // seen in real checkpoints): every weight then rounds to the zero point, i.e. to 0.
+  if (hi - lo < MIN_RANGE) {
     lo = -1;
     hi = 1;
   }

@@ -12,7 +12,7 @@
  *
  * @example A tour
  * ```ts
- * import { formatId, minmaxParams, quantizeRtn } from "./mod.ts";
+ * import { formatId, parseQuantSpec, quantize, quantizedBitsPerWeight, quantizeRtn } from "./mod.ts";
  * import { randn } from "../tensor/create.ts";
  * import { tsOps } from "../ops/ts/mod.ts";
  * import type { Tensor } from "../tensor/tensor.ts";
@@ -26,7 +26,6 @@
  * assert.ok(Math.abs(weight.data[0]! - W.data[0]!) <= params.scale.data[0]! / 2 + 1e-6);
  *
  * // Any format by id, with an MSE clipping search; exact bits per weight.
- * const { quantize, parseQuantSpec, quantizedBitsPerWeight } = await import("./mod.ts");
  * const r = await quantize(W, parseQuantSpec("nf4-g64"), { observer: "mse" });
  * assert.equal(quantizedBitsPerWeight(r.quantized), 4 + 16 / 64);
  * ```

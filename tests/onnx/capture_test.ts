@@ -5,7 +5,7 @@ import { assertAllClose, assertThrowsMessage } from "../_assert.ts";
 import { Tensor } from "../../lib/tensor/tensor.ts";
 import { calibrateOnnx, layerInputs } from "../../lib/onnx/capture.ts";
 import { openSession } from "../../lib/onnx/session.ts";
-import { findWeights, readWeight } from "../../lib/onnx/weights.ts";
+import { findWeights, type OnnxWeight, readWeight } from "../../lib/onnx/weights.ts";
 import { floatTensorFromProto } from "../../lib/onnx/tensor_proto.ts";
 import { convModel, linearRef, mlpModel, randomInput, reluRef } from "./_graphs.ts";
 
@@ -87,4 +87,30 @@ Deno.test("calibrateOnnx and layerInputs reject bad input", async () => {
   const m = mlpModel();
   await assertThrowsMessage(() => calibrateOnnx(m, findWeights(m), []), RangeError, "0 inputs");
   assert.throws(() => layerInputs(findWeights(m)[0]!, randomInput([3, 23], 1)), /last dimension must be 24/);
+});
+
+Deno.test("layerInputs of a 1×1 conv (fast path): X[(n, p), c] = x[n, g·C/G + c, p]", () => {
+  const x = randomInput([2, 4, 2, 3], 5);
+  const w: OnnxWeight = {
+    name: "w",
+    source: "initializer",
+    op: "Conv",
+    nodes: ["c"],
+    inputs: ["x"],
+    onnxShape: [6, 2, 1, 1],
+    rows: 6,
+    cols: 2,
+    groups: 2,
+    conv: { kernel: [1, 1], strides: [1, 1], pads: [0, 0, 0, 0], dilations: [1, 1], group: 2 },
+  };
+  const Xs = layerInputs(w, x);
+  assert.equal(Xs.length, 2);
+  for (let g = 0; g < 2; g++) {
+    assert.deepEqual(Xs[g]!.shape, [12, 2]);
+    for (let n = 0; n < 2; n++) {
+      for (let c = 0; c < 2; c++) {
+        for (let p = 0; p < 6; p++) assert.equal(Xs[g]!.get(n * 6 + p, c), x.data[(n * 4 + g * 2 + c) * 6 + p]);
+      }
+    }
+  }
 });

@@ -15,6 +15,8 @@ import { exportMatMulNBits } from "../../lib/onnx/export_matmulnbits.ts";
 import { openSession } from "../../lib/onnx/session.ts";
 import { findWeights, type OnnxWeight, readWeight } from "../../lib/onnx/weights.ts";
 import { floatTensorFromProto } from "../../lib/onnx/tensor_proto.ts";
+import { packNibbles } from "../../lib/onnx/_export_util.ts";
+import { unpack } from "../../lib/ops/ts/pack.ts";
 import { convModel, linearRef, mlpModel, randomInput, reluRef } from "./_graphs.ts";
 
 /** Runtime (f32, dequantize-then-matmul) vs the TypeScript reference with dequantized weights. */
@@ -130,4 +132,25 @@ Deno.test("size report: MatMulNBits b16 sym stores 4 + 32/16 bits per weight", a
   assert.equal(r.weightCount, 24 * 48 + 48 * 40 + 16 * 40);
   assert.equal(r.fileBytes, r.bytes.length);
   await assertThrowsMessage(() => exportMatMulNBits(m, q, { fallback: "error" }), RangeError, "W3", "Gemm");
+});
+
+Deno.test("round trips: re-imported exports hold exactly the quantized weights", async () => {
+  const m = mlpModel();
+  const q = await quantize(m, "gptq", spec(4, 16));
+  // Fake-quant f32: readWeight of the exported file gives the dequantized weights bit for bit.
+  const fake = parseOnnx(exportFakeQuant(m, q).bytes);
+  for (const w of findWeights(fake)) assert.deepEqual(readWeight(fake, w).data, q.get(w.name)!.dequantized.data);
+  // QDQ: the UINT4 codes of W1 ([K, N] = codesᵀ, nibble-packed) and its [⌈K/16⌉, N] scales.
+  const qdq = parseOnnx(exportQdq(m, q).bytes);
+  const init = (name: string) => qdq.graph.initializer.find((t) => t.name === name)!;
+  const w1 = q.get("W1")!, codes = unpack(w1.q.codes).data; // [48, 32] padded
+  const kn = Array.from({ length: 24 * 48 }, (_, i) => codes[(i % 48) * 32 + Math.floor(i / 48)]!);
+  assert.deepEqual(new Uint8Array(init("W1__q").rawData!), packNibbles(kn));
+  assert.deepEqual(init("W1__scale").dims!.map(Number), [2, 48]);
+  assert.equal(floatTensorFromProto(init("W1__scale")).get(1, 5), w1.q.scale.get(5, 1));
+  // MatMulNBits: B bytes are the per-row nibble-packed padded codes.
+  const nb = parseOnnx(exportMatMulNBits(m, q).bytes);
+  const B = nb.graph.initializer.find((t) => t.name === "W1__B")!;
+  assert.deepEqual(B.dims!.map(Number), [48, 2, 8]);
+  assert.deepEqual(new Uint8Array(B.rawData!), packNibbles(codes));
 });

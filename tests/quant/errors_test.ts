@@ -131,3 +131,14 @@ Deno.test("observers and formats that do not combine", async () => {
     "≥ 0",
   );
 });
+
+Deno.test("min-max treats groups of subnormal weights like all-zero groups (no Inf/NaN codes)", async () => {
+  const { minmaxParams } = await import("../../lib/quant/minmax.ts");
+  const { tsOps } = await import("../../lib/ops/ts/mod.ts");
+  const { Tensor } = await import("../../lib/tensor/tensor.ts");
+  const W = new Tensor("f32", [2, 4], new Float32Array([3e-40, -1e-39, 0, 4e-38, 1, -0.5, 0.25, 0]));
+  const p = minmaxParams(W, { format: "int", bits: 4, groupSize: 0, symmetric: false });
+  const Q = await tsOps.fakeQuantize(W, p);
+  for (const v of Q.data) if (!Number.isFinite(v)) throw new Error(`non-finite ${v}`);
+  if (Q.data.slice(0, 4).some((v) => Math.abs(v) > 1e-30)) throw new Error(`tiny row not zero: ${Q.data}`);
+});
