@@ -5,8 +5,10 @@
  *
  * - time to rotate the model QuaRot-style (fold norms, R1, R2, fused R4), per backend, with a
  *   randomized-Hadamard R1 (FWHT) and a random-orthogonal R1 (matmul, QR included);
- * - forward-pass throughput in tokens/s without and with the online steps (R3 on Q/K after
- *   RoPE, R4 before down_proj), and the overhead of the online steps in % of forward time;
+ * - forward-pass throughput in tokens/s of the rotated model with and without its online steps
+ *   (R3 on Q/K after RoPE, R4 before down_proj; "without" runs the same rotated weights, so only
+ *   the online FWHTs differ), the overhead in % of the forward time without them, and the
+ *   original model for reference;
  * - the FWHT itself at the online shapes (R4: `[tokens, 768]` with the stored H₁₂ factor; R3:
  *   `[tokens·heads, 64]`), in GB/s counting one read and one write of f32.
  *
@@ -101,14 +103,19 @@ export async function runRotateBench(options: { quick?: boolean } = {}): Promise
     // forward throughput: B sequences of T tokens
     const T = 256, B = ops.name === "ts" ? (options.quick ? 1 : 2) : 8;
     const ids = Int32Array.from({ length: B * T }, (_, i) => (i * 31 + 7) % c.vocabSize);
+    const rotated = await quarotRotate(model, { seed: 0 });
+    // Same rotated weights without the online steps (not the same function; the same cost minus
+    // R3/R4): the baseline that isolates the online overhead from weight-memory effects.
+    const bare = new LlamaModel(rotated.config, rotated.weights, ops, "rotated weights, no online steps");
     const variants: [string, LlamaModel][] = [
-      ["forward, no rotation", model],
-      ["forward, rotated: online R3 + R4", await quarotRotate(model, { seed: 0 })],
+      ["forward, rotated weights without online steps", bare],
+      ["forward, rotated: online R3 + R4", rotated],
       ["forward, rotated: online R4 only", await quarotRotate(model, { seed: 0, r3: false })],
       ["forward, rotated: online R3 only", await quarotRotate(model, { seed: 0, r4: false })],
+      ["forward, original model", model],
     ];
     // interleaved rounds, so load from other processes hits every variant alike
-    const rounds = ops.name === "ts" ? 3 : 5;
+    const rounds = ops.name === "ts" ? 3 : 7;
     const times = variants.map(() => [] as number[]);
     for (const [, m] of variants) await m.forward(ids, T); // warm-up
     for (let r = 0; r < rounds; r++) {
