@@ -120,23 +120,3 @@ export function activationQuantHooks(spec: QuantSpec, options: ActivationHookOpt
     },
   };
 }
-
-/** Wraps hooks around an object with a `forward(ids, seqLen, {hooks})` so that every call uses them (for `evaluateLm`). */
-export function withForwardHooks<
-  M extends {
-    forward: (ids: ArrayLike<number>, seqLen: number, o?: { hooks?: LinearInputHooks }) => Promise<Tensor<"f32">>;
-  },
->(
-  model: M,
-  hooks: LinearInputHooks,
-): M {
-  return new Proxy(model, {
-    get(target, prop, receiver) {
-      if (prop === "forward") {
-        return (ids: ArrayLike<number>, seqLen: number, o: { hooks?: LinearInputHooks } = {}) =>
-          target.forward(ids, seqLen, { ...o, hooks: { ...hooks, ...o.hooks } });
-      }
-      return Reflect.get(target, prop, receiver);
-    },
-  });
-}

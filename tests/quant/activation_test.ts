@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /** Per-token activation fake quantization, static thresholds, hooks on a model, kernel fraction. */
 import assert from "node:assert/strict";
-import { activationQuantHooks, quantizeActivations, withForwardHooks } from "../../lib/quant/activation.ts";
+import { activationQuantHooks, quantizeActivations } from "../../lib/quant/activation.ts";
+import { withOnlineHooks } from "../../lib/rotate/hooked_model.ts";
 import { quantizationKernelFraction } from "../../lib/calib/metrics.ts";
 import { randnF32 } from "../../lib/tensor/create.ts";
 import { Tensor } from "../../lib/tensor/tensor.ts";
@@ -43,7 +44,7 @@ Deno.test("activation hooks quantize decoder linear inputs and report the kernel
     }),
   });
   assert.equal(seen.size, 14); // 7 linears × 2 layers, lm_head excluded
-  const a2 = await withForwardHooks(
+  const a2 = await withOnlineHooks(
     model,
     activationQuantHooks({ format: "int", bits: 2, groupSize: 0, symmetric: true }),
   ).forward(ids, 16);
