@@ -14,6 +14,7 @@ import type { IntSpec } from "../quant/spec.ts";
 import { formatId } from "../quant/spec.ts";
 import { intQuantized, type QuantizedTensor } from "../quant/quantized_tensor.ts";
 import type { LlamaModel } from "../model/llama.ts";
+import { linearNames } from "../model/config.ts";
 import { captureLinearInputs } from "../calib/capture.ts";
 import type { SequentialContext } from "../calib/sequential.ts";
 import { gptq, type GroupObserver } from "../reconstruct/gptq.ts";
@@ -108,7 +109,7 @@ export function recipeLayerQuantizer(
   // Scales are stored as f16 (bits-per-weight accounting, GPTQ export): quantize with exactly those.
   const observer = f16Scales(observerFor(recipe.observer));
   const rec = recipe.reconstruction;
-  const qepCache = new Map<string, Map<string, Tensor<"f64">>>();
+  const qepCache: QepCache = { fpLayer: -1, fp: new Map(), hdelta: new Map() };
   return async (name, W0, H, ctx) => {
     const needH = HESSIAN_RECONSTRUCTIONS.includes(rec.kind) || recipe.qep !== undefined;
     if (needH && H === undefined) {
@@ -172,23 +173,36 @@ async function crossHessian(
   name: string,
   ctx: SequentialContext,
   env: { ops: Ops; reference: LlamaModel; calibration?: ArrayLike<number>; seqLen?: number },
-  cache: Map<string, Map<string, Tensor<"f64">>>,
+  cache: QepCache,
 ): Promise<Tensor<"f64">> {
   const key = `${ctx.layer}:${ctx.groupIndex}`;
-  let byName = cache.get(key);
+  let byName = cache.hdelta.get(key);
   if (!byName) {
-    cache.clear(); // earlier groups are done: keep memory bounded
-    if (!env.calibration || !env.seqLen) {
+    cache.hdelta.clear(); // earlier groups are done: keep memory bounded
+    const { calibration, seqLen } = env;
+    if (!calibration || !seqLen) {
       throw new RangeError(`QEP: Cannot capture inputs of "${name}" without calibration data`);
     }
+    if (cache.fpLayer !== ctx.layer) {
+      // The FP model never changes: capture all seven inputs of the block in one forward pass.
+      cache.fp = await captureLinearInputs(env.reference, calibration, seqLen, {
+        names: linearNames(ctx.layer),
+        ops: env.ops,
+      });
+      cache.fpLayer = ctx.layer;
+    }
     const names = [...ctx.group];
-    const [X, Xhat] = await Promise.all([
-      captureLinearInputs(env.reference, env.calibration, env.seqLen, { names, ops: env.ops }),
-      captureLinearInputs(ctx.model, env.calibration, env.seqLen, { names, ops: env.ops }),
-    ]);
+    const Xhat = await captureLinearInputs(ctx.model, calibration, seqLen, { names, ops: env.ops });
     byName = new Map();
-    for (const n of names) byName.set(n, await qepCrossHessian(X.get(n)!, Xhat.get(n)!, env.ops));
-    cache.set(key, byName);
+    for (const n of names) byName.set(n, await qepCrossHessian(cache.fp.get(n)!, Xhat.get(n)!, env.ops));
+    cache.hdelta.set(key, byName);
   }
   return byName.get(name)!;
+}
+
+/** QEP's per-recipe cache: FP inputs of the current block, H_δ of the current group. */
+interface QepCache {
+  fpLayer: number;
+  fp: Map<string, Tensor<"f32">>;
+  hdelta: Map<string, Map<string, Tensor<"f64">>>;
 }

@@ -26,7 +26,7 @@ import { roundHalfEven } from "../tensor/numeric.ts";
 import { formatId, groupsPerRow, type IntSpec } from "../quant/spec.ts";
 import { minmaxParams } from "../quant/minmax.ts";
 import { type IntQuantized, intQuantized } from "../quant/quantized_tensor.ts";
-import { AdamState, adamStep, halfTrace, paramIndex } from "./_optim.ts";
+import { AdamState, halfTrace, paramIndex } from "./_optim.ts";
 
 /** Upper stretch ζ of the rectified sigmoid (AdaRound §3.2). */
 export const ADAROUND_ZETA: number = 1.1;
@@ -150,32 +150,47 @@ export async function adaround(W: Tensor<"f32">, H: Tensor<"f64">, options: AdaR
   const V = adaroundInit(W, params);
   const adam = new AdamState(n);
   const dW = new Tensor("f32", [rows, cols]); // W̃ − W
-  const grad = new Float64Array(n);
+  const sig = new Float64Array(n); // σ(V) of the current step
   const history: number[] = [];
   const span = ADAROUND_ZETA - ADAROUND_GAMMA;
+  const Wd = W.data, dWd = dW.data, maxq = params.maxq;
+  const { m, v } = adam;
   for (let t = 0; t < iterations; t++) {
     const useReg = t >= warm;
     const beta = useReg ? b1 + (b0 - b1) * (1 - (t - warm) / Math.max(1, iterations - warm)) : b0;
     for (let i = 0; i < n; i++) {
-      const q = fl[i]! + rectifiedSigmoid(V[i]!) + z[i]!;
-      dW.data[i] = s[i]! * (clamp(q, 0, params.maxq) - z[i]!) - W.data[i]!;
+      const sg = 1 / (1 + Math.exp(-V[i]!));
+      sig[i] = sg; // reused by the gradient pass: one exp per weight and step
+      const h = clamp(sg * span + ADAROUND_GAMMA, 0, 1);
+      dWd[i] = s[i]! * (clamp(fl[i]! + h + z[i]!, 0, maxq) - z[i]!) - Wd[i]!;
     }
     const G = (await ops.matmul(dW, H32)).data; // ∂L/∂W̃ = (W̃ − W)·H  [rows, cols]
+    // Gradient w.r.t. V and the Adam step, fused in one pass (β1 = 0.9, β2 = 0.999, ε = 1e-8).
+    adam.step++;
+    const c1 = 1 - 0.9 ** adam.step, c2 = 1 - 0.999 ** adam.step;
     let reg = 0;
     for (let i = 0; i < n; i++) {
-      const sig = 1 / (1 + Math.exp(-V[i]!));
-      const raw = sig * span + ADAROUND_GAMMA;
-      const q = fl[i]! + clamp(raw, 0, 1) + z[i]!;
-      let gh = q > 0 && q < params.maxq ? G[i]! * s[i]! : 0; // ∂L_rec/∂h
-      if (useReg) {
-        const u = 2 * clamp(raw, 0, 1) - 1;
-        const au = Math.abs(u);
-        reg += 1 - au ** beta;
-        gh += -lambda * beta * au ** (beta - 1) * Math.sign(u) * 2;
+      const sg = sig[i]!;
+      const raw = sg * span + ADAROUND_GAMMA;
+      let g = 0; // h clamped: no gradient through the rectified sigmoid (nor the regulariser)
+      if (raw > 0 && raw < 1) {
+        const q = fl[i]! + raw + z[i]!;
+        let gh = q > 0 && q < maxq ? G[i]! * s[i]! : 0; // ∂L_rec/∂h
+        if (useReg) {
+          const u = 2 * raw - 1;
+          const au = Math.abs(u);
+          const p = au ** (beta - 1); // |2h − 1|^(β−1); times |u| gives |2h − 1|^β
+          reg += 1 - p * au;
+          gh -= lambda * beta * p * Math.sign(u) * 2;
+        }
+        g = gh * sg * (1 - sg) * span;
       }
-      grad[i] = raw > 0 && raw < 1 ? gh * sig * (1 - sig) * span : 0;
+      const mi = 0.9 * m[i]! + 0.1 * g;
+      const vi = 0.999 * v[i]! + 0.001 * g * g;
+      m[i] = mi;
+      v[i] = vi;
+      V[i] = V[i]! - (lr * (mi / c1)) / (Math.sqrt(vi / c2) + 1e-8);
     }
-    adamStep(V, grad, adam, lr);
     if (t % every === 0 || t === iterations - 1) {
       const rec = halfTrace(dW, G);
       history.push(rec);
