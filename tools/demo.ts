@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /**
  * `deno task demo`: the bundled model at full precision, then round-to-nearest at
- * W8/W4/W3, per channel and in groups of 128, as a results table on stdout.
+ * W8/W4/W3, per channel and in groups of 128, and GPTQ at W4/W3 g128 (on OpenBLAS or a GPU;
+ * `deno task table` runs the whole grid), as a results table on stdout.
  *
  * Usage: deno task demo [--windows N|all] [--backend ts|blas|webgpu]
  *
@@ -18,6 +19,8 @@ import { modelBitsPerWeight, quantizeModelWeights } from "../lib/eval/quantize_m
 import { ResultsTable } from "../lib/eval/results.ts";
 import { bitsPerWeight, formatId, type IntSpec } from "../lib/quant/spec.ts";
 import { quantizeRtn } from "../lib/quant/rtn.ts";
+import { applyRecipe, getRecipe } from "../lib/eval/recipes.ts";
+import { calibrationSamples } from "../lib/calib/corpus.ts";
 
 /** Windows evaluated by default per backend (ts is ~20× slower than OpenBLAS here). */
 const DEFAULT_WINDOWS = { ts: 12, blas: 64 } as const;
@@ -44,7 +47,7 @@ console.log(
 );
 
 const base = { model: "sotu-llama-d256-l4", split: "test", seqLen: SEQ_LEN, calibration: "none" };
-const table = new ResultsTable("RTN (min-max, asymmetric) on the bundled model");
+const table = new ResultsTable("RTN (min-max, asymmetric) and GPTQ on the bundled model");
 const fp = await evaluateLm(model, test, { seqLen: SEQ_LEN, maxWindows: windows });
 table.add({
   ...base,
@@ -81,5 +84,30 @@ for (const bits of [8, 4, 3]) {
     });
     console.log(`${formatId(spec).padEnd(16)} perplexity ${r.perplexity.toFixed(4)} (${r.seconds.toFixed(1)} s)`);
   }
+}
+// GPTQ rows: calibration 32×256 train tokens. On plain TypeScript the Hessians and the sweep
+// would push the demo past a few minutes, so they are left to `deno task table` there.
+if (ops.name !== "ts") {
+  const calibration = calibrationSamples(await loadSplit("train"), { nSamples: 32, seqLen: SEQ_LEN, seed: 0 });
+  for (const format of ["int4-g128-asym", "int3-g128-asym"]) {
+    const q = await applyRecipe(model, getRecipe("GPTQ"), { format, calibration, seqLen: SEQ_LEN, ops });
+    const r = await evaluateLm(q.model, test, { seqLen: SEQ_LEN, maxWindows: windows, reference: model });
+    table.add({
+      ...base,
+      calibration: "train 32×256 seed 0",
+      recipe: "GPTQ",
+      format,
+      bitsPerWeight: q.bitsPerWeight,
+      perplexity: r.perplexity,
+      bitsPerToken: r.bitsPerToken,
+      kl: r.kl!,
+      top1Agreement: r.top1Agreement!,
+      quantSeconds: q.seconds,
+      windows: r.windows,
+    });
+    console.log(`GPTQ ${format.padEnd(11)} perplexity ${r.perplexity.toFixed(4)} (${r.seconds.toFixed(1)} s)`);
+  }
+} else {
+  console.log("GPTQ rows skipped on the ts backend (install libopenblas0, or run `deno task table`)");
 }
 console.log(`\n${table.toMarkdown()}\n\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s`);

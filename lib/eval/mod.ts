@@ -18,3 +18,4 @@ export * from "./perplexity.ts";
 export * from "./quantize_model.ts";
 export * from "./results.ts";
 export * from "./rtn_model.ts";
+export * from "./recipes.ts";

@@ -22,3 +22,4 @@ export * from "./llama.ts";
 export * from "./load.ts";
 export * from "./tokenizer.ts";
 export * from "./generate.ts";
+export * from "./export_gptq.ts";
