@@ -19,9 +19,7 @@
  *
  * @module
  */
-import { BUNDLED_MODEL_DIR, loadLlama } from "../lib/model/load.ts";
-import { expectedShapes, parseLlamaConfig } from "../lib/model/config.ts";
-import { LlamaModel } from "../lib/model/llama.ts";
+import { benchModel } from "./_util.ts";
 import { loadBlasOps } from "../lib/ops/blas/mod.ts";
 import type { Ops } from "../lib/ops/ops.ts";
 import { tsOps } from "../lib/ops/ts/mod.ts";
@@ -29,10 +27,8 @@ import { calibrationSamples, loadSplit } from "../lib/calib/corpus.ts";
 import { collectHessians } from "../lib/calib/capture.ts";
 import { rtnModel } from "../lib/eval/rtn_model.ts";
 import { parseQuantSpec } from "../lib/quant/spec.ts";
-import { randnF32 } from "../lib/tensor/create.ts";
 import { evaluateLm } from "../lib/eval/perplexity.ts";
 import { ResultsTable } from "../lib/eval/results.ts";
-import { Tensor } from "../lib/tensor/tensor.ts";
 
 /** One measured quantity. */
 export interface BenchRow {
@@ -51,35 +47,6 @@ export interface CalibBenchOptions {
   quick?: boolean;
   /** Backends to time (default: blas when it loads, else ts). */
   backends?: Ops[];
-}
-
-/** The bundled model, or a random model of its shape when the checkpoint is not there yet. */
-async function benchModel(ops: Ops): Promise<{ model: LlamaModel; label: string }> {
-  try {
-    await Deno.stat(`${BUNDLED_MODEL_DIR}/model.safetensors`);
-    return { model: await loadLlama(BUNDLED_MODEL_DIR, { ops }), label: "sotu-llama-d256-l4" };
-  } catch {
-    const config = parseLlamaConfig({
-      model_type: "llama",
-      vocab_size: 256,
-      hidden_size: 256,
-      intermediate_size: 768,
-      num_hidden_layers: 4,
-      num_attention_heads: 4,
-      max_position_embeddings: 256,
-    });
-    const weights = new Map<string, Tensor<"f32">>();
-    let seed = 0;
-    for (const [name, shape] of expectedShapes(config)) {
-      weights.set(
-        name,
-        shape.length === 1
-          ? new Tensor("f32", shape, new Float32Array(shape[0]).fill(1))
-          : randnF32(shape, seed++, 1 / Math.sqrt(shape[1])),
-      );
-    }
-    return { model: new LlamaModel(config, weights, ops, "random"), label: "random d256-l4" };
-  }
 }
 
 async function seconds(fn: () => Promise<unknown>): Promise<number> {

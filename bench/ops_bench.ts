@@ -16,6 +16,7 @@
  * @module
  */
 import { cholesky } from "../lib/linalg/cholesky.ts";
+import { timeMs } from "./_util.ts";
 import { loadBlasOps } from "../lib/ops/blas/mod.ts";
 import type { IntQuantParams, Ops } from "../lib/ops/ops.ts";
 import { tsOps } from "../lib/ops/ts/mod.ts";
@@ -45,20 +46,6 @@ function randn(shape: number[], seed: number): Tensor<"f32"> {
   const t = new Tensor("f32", shape);
   for (let i = 0; i < t.size; i++) t.data[i] = rng.normal();
   return t;
-}
-
-/** Median wall time (ms) of `fn` over at least `reps` runs and ~`budgetMs`, after one warm-up. */
-async function timeMs(fn: () => unknown, reps = 3, budgetMs = 1500): Promise<number> {
-  await fn();
-  const ms: number[] = [];
-  const start = performance.now();
-  while (ms.length < reps || (performance.now() - start < budgetMs && ms.length < 50)) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  ms.sort((a, b) => a - b);
-  return ms[Math.floor(ms.length / 2)] as number;
 }
 
 /**

@@ -17,16 +17,14 @@
  *
  * @module
  */
-import { BUNDLED_MODEL_DIR, loadLlama } from "../lib/model/load.ts";
-import { expectedShapes, parseLlamaConfig } from "../lib/model/config.ts";
-import { LlamaModel } from "../lib/model/llama.ts";
+import { benchModel, timeMs } from "./_util.ts";
 import { loadBlasOps } from "../lib/ops/blas/mod.ts";
-import type { Ops } from "../lib/ops/ops.ts";
+import { LlamaModel } from "../lib/model/llama.ts";
 import { tsOps } from "../lib/ops/ts/mod.ts";
 import { hadamardRotation } from "../lib/rotate/hadamard.ts";
 import { quarotRotate } from "../lib/rotate/quarot.ts";
-import { Rng } from "../lib/tensor/random.ts";
 import { Tensor } from "../lib/tensor/tensor.ts";
+import { Rng } from "../lib/tensor/random.ts";
 
 /** One measured quantity. */
 export interface BenchRow {
@@ -37,45 +35,6 @@ export interface BenchRow {
   size: string;
   value: number;
   unit: string;
-}
-
-/** Median wall time (ms) over at least `reps` runs and about `budgetMs`, after one warm-up. */
-async function timeMs(fn: () => unknown, reps = 3, budgetMs = 1500): Promise<number> {
-  await fn();
-  const ms: number[] = [];
-  const start = performance.now();
-  while (ms.length < reps || (performance.now() - start < budgetMs && ms.length < 30)) {
-    const t0 = performance.now();
-    await fn();
-    ms.push(performance.now() - t0);
-  }
-  ms.sort((a, b) => a - b);
-  return ms[Math.floor(ms.length / 2)] as number;
-}
-
-/** The bundled model, or a random model of its shape when the checkpoint is not there yet. */
-async function benchModel(ops: Ops): Promise<{ model: LlamaModel; label: string }> {
-  try {
-    return { model: await loadLlama(BUNDLED_MODEL_DIR, { ops }), label: "bundled d256-l4" };
-  } catch {
-    const config = parseLlamaConfig({
-      model_type: "llama",
-      vocab_size: 256,
-      hidden_size: 256,
-      intermediate_size: 768,
-      num_hidden_layers: 4,
-      num_attention_heads: 4,
-      max_position_embeddings: 256,
-    });
-    const rng = new Rng(0), weights = new Map<string, Tensor<"f32">>();
-    for (const [name, shape] of expectedShapes(config)) {
-      const t = new Tensor("f32", shape);
-      const n = shape.length === 2 ? (shape[1] as number) : 1;
-      for (let i = 0; i < t.size; i++) t.data[i] = shape.length === 1 ? 1 : rng.normal() / Math.sqrt(n);
-      weights.set(name, t);
-    }
-    return { model: new LlamaModel(config, weights, ops, "random"), label: "random d256-l4 (bundled model missing)" };
-  }
 }
 
 /**
