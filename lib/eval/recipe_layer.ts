@@ -17,7 +17,7 @@ import type { LlamaModel } from "../model/llama.ts";
 import { linearNames } from "../model/config.ts";
 import { captureLinearInputs } from "../calib/capture.ts";
 import type { SequentialContext } from "../calib/sequential.ts";
-import { gptq, type GroupObserver } from "../reconstruct/gptq.ts";
+import { gptq, type GroupObserver, paramsFromObserver } from "../reconstruct/gptq.ts";
 import { adaround } from "../reconstruct/adaround.ts";
 import { learnedClip } from "../reconstruct/learned_clip.ts";
 import { qepCorrect, qepCrossHessian } from "../reconstruct/qep.ts";
@@ -37,31 +37,7 @@ export interface LayerOutcome {
   extraBits: number;
 }
 
-/** Parameters `[rows, G]` of W from a per-slice observer (one call per group). */
-export async function paramsFromObserver(
-  W: Tensor<"f32">,
-  spec: IntSpec,
-  observer: GroupObserver,
-): Promise<IntQuantParams> {
-  const [rows, cols] = W.shape as [number, number];
-  const gs = spec.groupSize === 0 ? cols : spec.groupSize;
-  const G = cols / gs;
-  const scale = new Float32Array(rows * G), zero = new Float32Array(rows * G);
-  const slice = new Float32Array(rows * gs);
-  for (let g = 0; g < G; g++) {
-    for (let r = 0; r < rows; r++) slice.set(W.data.subarray(r * cols + g * gs, r * cols + (g + 1) * gs), r * gs);
-    const p = await observer(new Tensor("f32", [rows, gs], slice.slice()), spec);
-    for (let r = 0; r < rows; r++) {
-      scale[r * G + g] = p.scale.data[p.scale.shape[0] === 1 ? 0 : r] as number;
-      zero[r * G + g] = p.zero.data[p.zero.shape[0] === 1 ? 0 : r] as number;
-    }
-  }
-  return {
-    scale: new Tensor("f32", [rows, G], scale),
-    zero: new Tensor("f32", [rows, G], zero),
-    maxq: 2 ** spec.bits - 1,
-  };
-}
+export { paramsFromObserver } from "../reconstruct/gptq.ts";
 
 /** Round-to-nearest with an observer; no Hessian. */
 export async function rtnLayer(

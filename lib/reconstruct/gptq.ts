@@ -146,7 +146,7 @@ export async function gptq(W: Tensor<"f32">, H: Tensor<"f64">, options: GptqOpti
   let fixed: IntQuantParams | undefined = options.params;
   if (!fixed && G === 1) fixed = await observer(W0, spec);
   for (const j of prep.dead) for (let r = 0; r < rows; r++) W0.data[r * cols + j] = 0;
-  if (!fixed && options.staticGroups) fixed = await staticParams(W0, spec, G, observer);
+  if (!fixed && options.staticGroups) fixed = await paramsFromObserver(W0, spec, observer);
   const dynamic = fixed === undefined;
   const maxq = 2 ** spec.bits - 1;
   const scale = new Float32Array(rows * G); // [rows, G]
@@ -259,14 +259,18 @@ function sliceColumns(t: Tensor<"f32">, start: number, end: number): Tensor<"f32
 }
 
 /** Static groups: parameters of every group fitted on W (dead columns zeroed) before the sweep. */
-async function staticParams(
+/**
+ * Parameters `[rows, G]` of W from a per-slice observer, one call per group of `cols / G`
+ * columns (GPTQ's static groups; also RTN with any observer).
+ */
+export async function paramsFromObserver(
   W: Tensor<"f32">,
   spec: IntSpec,
-  G: number,
   observer: GroupObserver,
 ): Promise<IntQuantParams> {
   const [rows, cols] = W.shape as [number, number];
-  const gs = cols / G;
+  const gs = spec.groupSize === 0 ? cols : spec.groupSize;
+  const G = cols / gs;
   const scale = new Float32Array(rows * G), zero = new Float32Array(rows * G);
   for (let g = 0; g < G; g++) {
     const p = await observer(sliceColumns(W, g * gs, (g + 1) * gs), spec);
