@@ -4,6 +4,17 @@ import { BUNDLED_MODEL_DIR, loadLlama } from "../lib/model/load.ts";
 import type { LlamaModel } from "../lib/model/llama.ts";
 import type { Ops } from "../lib/ops/ops.ts";
 
+/** One measured figure of a benchmark suite (bench/main.ts prints and saves them). */
+export interface BenchRow {
+  /** Backend or reference: "ts", "blas", "webgpu", "numpy", "onnxruntime-web", ... */
+  backend: string;
+  op: string;
+  /** Problem size in words, e.g. "1024³" or "4096×4096". */
+  size: string;
+  value: number;
+  unit: string;
+}
+
 /** Median wall time (ms) of `fn` over at least `reps` runs and about `budgetMs`, after one warm-up. */
 export async function timeMs(fn: () => unknown, reps = 3, budgetMs = 1500, maxRuns = 50): Promise<number> {
   await fn();

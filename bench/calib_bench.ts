@@ -19,7 +19,7 @@
  *
  * @module
  */
-import { benchModel } from "./_util.ts";
+import { benchModel, type BenchRow } from "./_util.ts";
 import { loadBlasOps } from "../lib/ops/blas/mod.ts";
 import type { Ops } from "../lib/ops/ops.ts";
 import { tsOps } from "../lib/ops/ts/mod.ts";
@@ -29,17 +29,6 @@ import { rtnModel } from "../lib/eval/rtn_model.ts";
 import { parseQuantSpec } from "../lib/quant/spec.ts";
 import { evaluateLm } from "../lib/eval/perplexity.ts";
 import { ResultsTable } from "../lib/eval/results.ts";
-
-/** One measured quantity. */
-export interface BenchRow {
-  /** "ts" or "blas". */
-  backend: string;
-  op: string;
-  /** Problem size in words. */
-  size: string;
-  value: number;
-  unit: string;
-}
 
 /** Options of {@link runCalibBench}. */
 export interface CalibBenchOptions {
@@ -171,3 +160,5 @@ if (import.meta.main && Deno.args.includes("--formats")) {
   console.log("| backend | op | size | value | unit |\n|---|---|---|---:|---|");
   for (const r of rows) console.log(`| ${r.backend} | ${r.op} | ${r.size} | ${r.value.toFixed(2)} | ${r.unit} |`);
 }
+
+export type { BenchRow };

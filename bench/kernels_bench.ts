@@ -11,6 +11,7 @@
  *
  * @module
  */
+import type { BenchRow } from "./_util.ts";
 import { dequantMatvecGpu } from "../kernels/dequant_matvec.ts";
 import { fwhtGpu } from "../kernels/fwht.ts";
 import { gptqBlockGpu } from "../kernels/gptq_block.ts";
@@ -22,15 +23,6 @@ import { pack } from "../lib/ops/ts/pack.ts";
 import { randnF32 } from "../lib/tensor/create.ts";
 import { Rng } from "../lib/tensor/random.ts";
 import { Tensor } from "../lib/tensor/tensor.ts";
-
-/** One measurement. */
-export interface BenchRow {
-  backend: "webgpu";
-  op: string;
-  size: string;
-  value: number;
-  unit: string;
-}
 
 /** Minimum measured time per row, so that short kernels are repeated enough. */
 const MIN_MS = 300;
@@ -128,3 +120,5 @@ if (import.meta.main) {
   // deno-lint-ignore no-console
   console.table(results.map((r) => ({ ...r, value: Number(r.value.toPrecision(3)) })));
 }
+
+export type { BenchRow };

@@ -6,6 +6,7 @@
  *
  * Run: deno run -A bench/model_bench.ts [--full]
  */
+import type { BenchRow } from "./_util.ts";
 import * as ortNode from "onnxruntime-node";
 import { BUNDLED_MODEL_DIR, loadLlama } from "../lib/model/load.ts";
 import { tsOps } from "../lib/ops/ts/mod.ts";
@@ -14,15 +15,6 @@ import { loadSplit } from "../lib/calib/corpus.ts";
 import { evaluateLm } from "../lib/eval/perplexity.ts";
 import { openOnnxLm } from "../lib/eval/onnx_lm.ts";
 import type { Ops } from "../lib/ops/ops.ts";
-
-/** One benchmark figure. */
-export interface ModelBenchRow {
-  backend: string;
-  op: string;
-  size: string;
-  value: number;
-  unit: string;
-}
 
 const SEQ_LEN = 256;
 const BATCH = 4;
@@ -52,8 +44,8 @@ async function peakRssMiB(): Promise<number> {
 }
 
 /** Runs the model benchmarks; `full` adds the whole-test-split evaluation on the fastest CPU backend. */
-export async function runModelBench(options: { full?: boolean } = {}): Promise<ModelBenchRow[]> {
-  const rows: ModelBenchRow[] = [];
+export async function runModelBench(options: { full?: boolean } = {}): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
   const test = await loadSplit("test");
   const ids = Int32Array.from(test.subarray(0, BATCH * SEQ_LEN));
   const size = `${BATCH}×${SEQ_LEN}`;
@@ -110,3 +102,5 @@ if (import.meta.main) {
     );
   }
 }
+
+export type { BenchRow };

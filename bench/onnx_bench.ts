@@ -9,6 +9,7 @@
  *
  * Run: deno run -A bench/onnx_bench.ts
  */
+import type { BenchRow } from "./_util.ts";
 import { getCpuOps } from "../lib/ops/backend.ts";
 import { calibrateOnnx, findWeights, loadOnnx, quantizeOnnxWeights, readWeight } from "../lib/onnx/mod.ts";
 import { exportMatMulNBits } from "../lib/onnx/export_matmulnbits.ts";
@@ -17,15 +18,6 @@ import { loadOcrLines, ocrInput, PPOCR_V4 } from "../lib/ocr/mod.ts";
 import { BUNDLED_MODEL_DIR, loadLlama } from "../lib/model/load.ts";
 import { loadSplit } from "../lib/calib/corpus.ts";
 import { openOnnxLm } from "../lib/eval/onnx_lm.ts";
-
-/** One benchmark figure. */
-export interface BenchRow {
-  backend: string;
-  op: string;
-  size: string;
-  value: number;
-  unit: string;
-}
 
 /** Calibration lines for the OCR GPTQ timing. */
 const OCR_CALIB_LINES = 16;
@@ -121,3 +113,5 @@ if (import.meta.main) {
     );
   }
 }
+
+export type { BenchRow };

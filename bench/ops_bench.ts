@@ -16,24 +16,13 @@
  * @module
  */
 import { cholesky } from "../lib/linalg/cholesky.ts";
-import { timeMs } from "./_util.ts";
+import { type BenchRow, timeMs } from "./_util.ts";
 import { loadBlasOps } from "../lib/ops/blas/mod.ts";
 import type { IntQuantParams, Ops } from "../lib/ops/ops.ts";
 import { tsOps } from "../lib/ops/ts/mod.ts";
 import { pack } from "../lib/ops/ts/pack.ts";
 import { Rng } from "../lib/tensor/random.ts";
 import { Tensor } from "../lib/tensor/tensor.ts";
-
-/** One measured quantity. */
-export interface BenchRow {
-  /** "ts", "blas", "js" (plain copy) or "numpy". */
-  backend: string;
-  op: string;
-  /** Problem size in words, e.g. "1024³" or "4096×4096". */
-  size: string;
-  value: number;
-  unit: string;
-}
 
 /** Options of {@link runOpsBench}. */
 export interface OpsBenchOptions {
@@ -184,3 +173,5 @@ if (import.meta.main) {
   if (Deno.args.includes("--numpy")) rows.push(...await numpyReference());
   console.table(rows);
 }
+
+export type { BenchRow };

@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { benchModel, timeMs } from "./_util.ts";
+import { benchModel, type BenchRow, timeMs } from "./_util.ts";
 import { loadBlasOps } from "../lib/ops/blas/mod.ts";
 import { LlamaModel } from "../lib/model/llama.ts";
 import { tsOps } from "../lib/ops/ts/mod.ts";
@@ -25,17 +25,6 @@ import { hadamardRotation } from "../lib/rotate/hadamard.ts";
 import { quarotRotate } from "../lib/rotate/quarot.ts";
 import { Tensor } from "../lib/tensor/tensor.ts";
 import { Rng } from "../lib/tensor/random.ts";
-
-/** One measured quantity. */
-export interface BenchRow {
-  /** "ts" or "blas". */
-  backend: string;
-  op: string;
-  /** Problem size in words. */
-  size: string;
-  value: number;
-  unit: string;
-}
 
 /**
  * Runs the measurements on ts and (when OpenBLAS loads) blas.
@@ -120,3 +109,5 @@ export async function runRotateBench(options: { quick?: boolean } = {}): Promise
 if (import.meta.main) {
   console.table(await runRotateBench({ quick: Deno.args.includes("--quick") }));
 }
+
+export type { BenchRow };

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /** codebookQuantize (lib/ops/ts/codebook.ts); blas shares the code, checked identical. */
+import { NF4_LEVELS } from "../../lib/quant/codebook.ts";
 import assert from "node:assert/strict";
 import { codebookQuantize } from "../../lib/ops/ts/codebook.ts";
 import { Tensor } from "../../lib/tensor/tensor.ts";
@@ -8,24 +9,7 @@ import { blasTest } from "../_backends.ts";
 import { randF32 } from "./_data.ts";
 
 /** NF4 levels (QLoRA, Dettmers et al. 2023, appendix E), rounded to f32. */
-const NF4 = new Float32Array([
-  -1,
-  -0.6961928009986877,
-  -0.5250730514526367,
-  -0.39491748809814453,
-  -0.28444138169288635,
-  -0.18477343022823334,
-  -0.09105003625154495,
-  0,
-  0.07958029955625534,
-  0.16093020141124725,
-  0.24611230194568634,
-  0.33791524171829224,
-  0.44070982933044434,
-  0.5626170039176941,
-  0.7229568362236023,
-  1,
-]);
+const NF4 = NF4_LEVELS;
 
 const scalar = (v: number) => new Tensor("f32", [1, 1], new Float32Array([v]));
 
