@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /**
- * Every `notebooks/*.ipynb` must run as a plain Deno module: its code cells concatenated in
- * order (cells share one scope in the Jupyter kernel, so top-level concatenation is the
- * faithful translation), piped to `deno run -A -` with `notebooks/` as the working
- * directory, so `../mod.ts` imports and relative data paths resolve as in the kernel.
+ * Every `notebooks/*.ipynb` must be a valid Deno module: its code cells concatenated in order
+ * (cells share one scope in the Jupyter kernel, so top-level concatenation is the faithful
+ * translation) must type-check with `notebooks/` as the module's directory, so `../mod.ts`
+ * imports resolve as in the kernel, and must use `Deno.jupyter` only behind a `try`.
  *
- * This is the fast check that runs with `deno test`; `tools/run_notebooks.py` executes the
- * notebooks in the real kernel and checks their displayed outputs.
+ * Executing the notebooks is `deno task notebooks` (tools/run_notebooks.py, the real kernel,
+ * run by CI), so `deno task test` does not execute them a second time. Set
+ * `QUANTLAB_RUN_NOTEBOOKS=1` to also run each one here as a plain module (`deno run -A -`).
  *
  * @module
  */
@@ -62,6 +63,30 @@ function annotate(stderr: string, starts: [number, number][]): string {
   });
 }
 
+/** `deno check` of the concatenated cells, written next to the notebooks so relative imports resolve. */
+async function typeCheck(name: string, source: string, starts: [number, number][]): Promise<void> {
+  const dir = decodeURIComponent(NOTEBOOK_DIR.pathname);
+  const path = await Deno.makeTempFile({ dir, prefix: ".nbcheck-", suffix: ".ts" });
+  try {
+    await Deno.writeTextFile(path, source);
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["check", "--quiet", path],
+      cwd: dir,
+      env: { NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(NOTEBOOK_TIMEOUT_MS),
+    }).output();
+    if (out.code !== 0) {
+      const file = path.slice(path.lastIndexOf("/") + 1);
+      const stderr = annotate(new TextDecoder().decode(out.stderr).replaceAll(file, STDIN_MODULE), starts);
+      throw new AssertionError({ message: `${name} does not type-check as a module:\n${stderr}` });
+    }
+  } finally {
+    await Deno.remove(path).catch(() => {});
+  }
+}
+
 for (const name of listNotebooks()) {
   Deno.test(`notebook ${name} runs top to bottom as a Deno module`, async () => {
     const nb = JSON.parse(await Deno.readTextFile(new URL(name, NOTEBOOK_DIR))) as { cells: Cell[] };
@@ -78,6 +103,8 @@ for (const name of listNotebooks()) {
           `[Symbol.for("Jupyter.display")]() instead`,
       });
     }
+    await typeCheck(name, source, starts);
+    if (Deno.env.get("QUANTLAB_RUN_NOTEBOOKS") !== "1") return;
     const child = new Deno.Command(Deno.execPath(), {
       args: ["run", "-A", "-"],
       cwd: decodeURIComponent(NOTEBOOK_DIR.pathname),

@@ -106,11 +106,33 @@ export async function requireDevice(options: GetDeviceOptions = {}): Promise<Gpu
   });
 }
 
+/**
+ * Mesa's Vulkan/GL drivers print "error: XDG_RUNTIME_DIR is invalid or not set" on every adapter
+ * request when the variable is missing or not a private directory (containers, CI, cron). The
+ * message is noise on a successful run, so give the process a private 0700 directory first; the
+ * drivers read the variable when the adapter is created.
+ */
+function ensurePrivateRuntimeDir(): void {
+  try {
+    const current = Deno.env.get("XDG_RUNTIME_DIR");
+    if (current) {
+      const st = Deno.statSync(current);
+      if (st.isDirectory && st.mode !== null && (st.mode & 0o077) === 0) return;
+    }
+    const dir = Deno.makeTempDirSync({ prefix: "quantlab-xdg-" });
+    Deno.chmodSync(dir, 0o700);
+    Deno.env.set("XDG_RUNTIME_DIR", dir);
+  } catch {
+    // Without env/write permission the warning stays; WebGPU itself still works.
+  }
+}
+
 type Acquired = { ctx: GpuContext } | { reason: string; cause?: unknown };
 
 async function acquire(options: GetDeviceOptions): Promise<Acquired> {
   const gpu = (globalThis.navigator as Navigator | undefined)?.gpu;
   if (gpu === undefined) return { reason: "navigator.gpu is not available in this runtime" };
+  ensurePrivateRuntimeDir();
   let adapter: GPUAdapter | null;
   try {
     adapter = await gpu.requestAdapter(

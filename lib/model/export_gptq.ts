@@ -24,27 +24,15 @@ import { dequantize, type IntQuantized } from "../quant/quantized_tensor.ts";
 import { parseFormatId } from "../quant/spec.ts";
 import { linearNames, type LlamaConfig, parseLlamaConfig } from "./config.ts";
 import { LlamaModel } from "./llama.ts";
+import { toHfConfig } from "./hf_config.ts";
 import { decodeGptq, encodeGptq } from "./_gptq_layout.ts";
 
-/** Hugging Face `config.json` fields of a {@link LlamaConfig}. */
+/**
+ * Hugging Face `config.json` fields of a {@link LlamaConfig} ({@link toHfConfig}: the architecture
+ * class, RoPE scaling, biases and sliding windows survive the round trip), stored as float32.
+ */
 export function hfConfig(c: LlamaConfig): Record<string, unknown> {
-  return {
-    architectures: ["LlamaForCausalLM"],
-    model_type: c.modelType,
-    vocab_size: c.vocabSize,
-    hidden_size: c.hiddenSize,
-    intermediate_size: c.intermediateSize,
-    num_hidden_layers: c.numLayers,
-    num_attention_heads: c.numHeads,
-    num_key_value_heads: c.numKvHeads,
-    head_dim: c.headDim,
-    max_position_embeddings: c.maxPositions,
-    rms_norm_eps: c.rmsNormEps,
-    rope_theta: c.ropeTheta,
-    tie_word_embeddings: c.tieWordEmbeddings,
-    hidden_act: "silu",
-    torch_dtype: "float32",
-  };
+  return { ...toHfConfig(c), "torch_dtype": "float32" };
 }
 
 /** GPTQ `quantization_config` options recorded in `config.json`. */
@@ -59,6 +47,30 @@ export interface GptqExportOptions {
   trueSequential?: boolean;
   /** Extra `__metadata__` strings (e.g. the recipe) for the safetensors file. */
   metadata?: Record<string, string>;
+}
+
+/**
+ * The `quantization_config` object of the GPTQ layout for linears quantized like `q` (the
+ * streaming writer builds `config.json` with it one layer at a time).
+ *
+ * @param q any quantized linear of the model (format, bits, symmetry)
+ * @param options `descAct` (default false), `staticGroups`, `dampPercent`, `trueSequential`
+ * @returns the JSON object to store under `quantization_config`
+ */
+export function gptqQuantizationConfig(q: IntQuantized, options: GptqExportOptions = {}): Record<string, unknown> {
+  const spec = parseFormatId(q.formatId);
+  return {
+    quant_method: "gptq",
+    bits: q.codes.bits,
+    group_size: spec.groupSize === 0 ? -1 : spec.groupSize,
+    desc_act: options.descAct ?? false,
+    sym: q.symmetric,
+    static_groups: options.staticGroups ?? false,
+    true_sequential: options.trueSequential ?? true,
+    damp_percent: options.dampPercent ?? 0.01,
+    checkpoint_format: "gptq",
+    quantlab_format: q.formatId,
+  };
 }
 
 /**
@@ -119,21 +131,9 @@ export async function writeGptqCheckpoint(
     record[`${base}.scales`] = t.scales;
     record[`${base}.g_idx`] = t.gIdx;
   }
-  const spec = parseFormatId(first.formatId);
   const config = {
     ...hfConfig(model.config),
-    "quantization_config": {
-      quant_method: "gptq",
-      bits: first.codes.bits,
-      group_size: spec.groupSize === 0 ? -1 : spec.groupSize,
-      desc_act: options.descAct ?? descAct,
-      sym: first.symmetric,
-      static_groups: options.staticGroups ?? false,
-      true_sequential: options.trueSequential ?? true,
-      damp_percent: options.dampPercent ?? 0.01,
-      checkpoint_format: "gptq",
-      quantlab_format: first.formatId,
-    },
+    "quantization_config": gptqQuantizationConfig(first, { ...options, descAct: options.descAct ?? descAct }),
   };
   await Deno.mkdir(dir, { recursive: true });
   await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify(config, null, 2) + "\n");

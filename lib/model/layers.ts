@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /**
- * The building blocks of a Llama decoder on the CPU, written as plain loops over
- * row-major f32 data: RMSNorm, rotary embeddings (Hugging Face `rotate_half` convention),
- * causal softmax attention scores, SwiGLU. Linear layers go through `ops.matmul`.
+ * The building blocks of a Llama-family decoder on the CPU, written as plain loops over
+ * row-major f32 data: RMSNorm (per row and per head), bias addition, causal softmax attention
+ * scores with an optional sliding window, SwiGLU. Rotary embeddings live in `rope.ts`; linear
+ * layers go through `ops.matmul`.
  *
  * Symbols: T tokens of one sequence, d hidden size, hd head dimension.
  *
@@ -31,49 +32,6 @@ export function rmsNorm(x: Tensor<"f32">, weight: Tensor<"f32"> | undefined, eps
   return new Tensor("f32", [n, d], out);
 }
 
-/** Cosine and sine tables of RoPE for positions `[0, T)`: each f64 `[T, hd/2]`. */
-export interface RopeTables {
-  cos: Float64Array;
-  sin: Float64Array;
-  half: number;
-}
-
-/** Builds RoPE tables: angle(p, i) = p · θ^(−2i/hd). */
-export function ropeTables(T: number, headDim: number, theta: number): RopeTables {
-  const half = headDim / 2;
-  const cos = new Float64Array(T * half), sin = new Float64Array(T * half);
-  for (let i = 0; i < half; i++) {
-    // HF computes inv_freq in f32; mirror that so angles agree at long positions.
-    const invFreq = Math.fround(1 / Math.fround(theta ** ((2 * i) / headDim)));
-    for (let p = 0; p < T; p++) {
-      const a = Math.fround(p * invFreq);
-      cos[p * half + i] = Math.cos(a);
-      sin[p * half + i] = Math.sin(a);
-    }
-  }
-  return { cos, sin, half };
-}
-
-/**
- * Applies RoPE in place to heads laid out as `[T, nHeads·hd]` (one sequence), position p = row.
- * Pairs (i, i + hd/2) rotate together (`rotate_half`, not interleaved).
- */
-export function applyRope(x: Float32Array, T: number, nHeads: number, headDim: number, rope: RopeTables): void {
-  const { cos, sin, half } = rope;
-  const width = nHeads * headDim;
-  for (let p = 0; p < T; p++) {
-    for (let h = 0; h < nHeads; h++) {
-      const o = p * width + h * headDim;
-      for (let i = 0; i < half; i++) {
-        const a = x[o + i] as number, b = x[o + i + half] as number;
-        const c = cos[p * half + i] as number, s = sin[p * half + i] as number;
-        x[o + i] = a * c - b * s;
-        x[o + i + half] = b * c + a * s;
-      }
-    }
-  }
-}
-
 /**
  * Gathers head h of `[T, nHeads·hd]` into a contiguous `[T, hd]` block of `dst` at `dstOffset`.
  */
@@ -92,24 +50,67 @@ export function gatherHead(
 }
 
 /**
- * In place: scale, causal mask and row softmax of attention scores `[T, T]` (f64 sums).
- * Row p keeps columns 0..p.
+ * In place: scale, causal mask (optionally a sliding window) and row softmax of attention
+ * scores `[T, T]` (f64 sums). Row p keeps columns j with p − window < j ≤ p (transformers'
+ * `sliding_window_overlay`: `kv_idx > q_idx − sliding_window`), all j ≤ p without a window.
+ *
+ * @param scores f32 holding `[T, T]` at `offset`, modified in place
+ * @param offset start of this head's scores
+ * @param T tokens
+ * @param scale multiplier of the scores (hd^−½)
+ * @param window sliding window W, or null for full causal attention
  */
-export function causalSoftmax(scores: Float32Array, offset: number, T: number, scale: number): void {
+export function causalSoftmax(
+  scores: Float32Array,
+  offset: number,
+  T: number,
+  scale: number,
+  window: number | null = null,
+): void {
   for (let p = 0; p < T; p++) {
     const o = offset + p * T;
+    const first = window === null ? 0 : Math.max(0, p - window + 1);
     let max = -Infinity;
-    for (let j = 0; j <= p; j++) max = Math.max(max, (scores[o + j] as number) * scale);
+    for (let j = first; j <= p; j++) max = Math.max(max, (scores[o + j] as number) * scale);
     let sum = 0;
-    for (let j = 0; j <= p; j++) {
+    for (let j = first; j <= p; j++) {
       const e = Math.exp((scores[o + j] as number) * scale - max);
       scores[o + j] = e;
       sum += e;
     }
     const inv = 1 / sum;
-    for (let j = 0; j <= p; j++) scores[o + j] = (scores[o + j] as number) * inv;
+    for (let j = 0; j < first; j++) scores[o + j] = 0;
+    for (let j = first; j <= p; j++) scores[o + j] = (scores[o + j] as number) * inv;
     for (let j = p + 1; j < T; j++) scores[o + j] = 0;
   }
+}
+
+/**
+ * In place: adds bias b to every row of y (y = X·Wᵀ + b).
+ * @param y f32 `[rows, out]`
+ * @param bias f32 `[out]`
+ */
+export function addBias(y: Tensor<"f32">, bias: Tensor<"f32">): void {
+  const out = bias.size, b = bias.data, x = y.data;
+  if (y.shape[y.rank - 1] !== out) {
+    throw new TypeError(`addBias: Cannot add a bias of ${out} to rows of shape [${y.shape.join(", ")}]`);
+  }
+  for (let o = 0; o < x.length; o += out) {
+    for (let j = 0; j < out; j++) x[o + j] = (x[o + j] as number) + (b[j] as number);
+  }
+}
+
+/**
+ * In place: RMSNorm of every head-sized block of `x` (Qwen3's `q_norm`/`k_norm`): each hd-vector
+ * becomes `v · rsqrt(mean(v²) + eps) · weight`, the same arithmetic as {@link rmsNorm}.
+ * @param x f32 `[rows, nHeads·hd]` (any layout whose length is a multiple of hd)
+ * @param weight f32 `[hd]`
+ * @param eps the model's rms_norm_eps
+ */
+export function headRmsNorm(x: Tensor<"f32">, weight: Tensor<"f32">, eps: number): void {
+  const hd = weight.size;
+  const normed = rmsNorm(new Tensor("f32", [x.size / hd, hd], x.data), weight, eps); // [rows·heads, hd]
+  x.data.set(normed.data);
 }
 
 /** SwiGLU: silu(gate) ⊙ up, elementwise; both f32 `[tokens, ffn]`. */

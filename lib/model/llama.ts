@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /**
- * A Llama-family decoder held as named f32 weights (Hugging Face names), with a forward
- * pass on an injected {@link Ops} backend and hooks for PTQ:
+ * A Llama-family decoder (Llama, Mistral, Qwen2, Qwen3: the flags of {@link LlamaConfig} say
+ * which biases, q/k norms, RoPE scaling and sliding windows apply) held as named f32 weights
+ * (Hugging Face names), with a forward pass on an injected {@link Ops} backend and hooks for PTQ:
  * (a) `linearInput` sees — and may replace — the input of every linear layer (capture for
  *     calibration, activation quantization, online rotations);
  * (b) {@link LlamaModel.withWeights} swaps any weights for quantized ones without copying the rest;
@@ -10,21 +11,17 @@
  *
  * Shapes: B sequences of T tokens are processed together as hidden `[B·T, d]`.
  *
+ * A model may hold only some weights: the streaming pipeline builds one per decoder layer.
+ * `embed` reads only `model.embed_tokens`, `block(l)` only layer l's tensors, `head` only
+ * `model.norm` and `lm_head` (or the tied embedding).
+ *
  * @module
  */
 import { formatShape, Tensor } from "../tensor/tensor.ts";
 import type { Ops } from "../ops/ops.ts";
-import type { LlamaConfig } from "./config.ts";
-import {
-  addInPlace,
-  applyRope,
-  causalSoftmax,
-  gatherHead,
-  rmsNorm,
-  type RopeTables,
-  ropeTables,
-  swiglu,
-} from "./layers.ts";
+import { attentionWindow, hasBias, type LlamaConfig } from "./config.ts";
+import { addBias, addInPlace, causalSoftmax, gatherHead, headRmsNorm, rmsNorm, swiglu } from "./layers.ts";
+import { applyRope, ropeInvFreq, type RopeTables, ropeTables } from "./rope.ts";
 
 /** Hooks into the forward pass (all optional). */
 export interface ForwardHooks {
@@ -64,13 +61,14 @@ export interface ForwardOptions {
 export class LlamaModel {
   /** Parsed configuration. */
   readonly config: LlamaConfig;
-  /** All weights by Hugging Face name, f32 (`[out, in]` for linears, `[d]` for norms). */
+  /** Weights by Hugging Face name, f32 (`[out, in]` for linears, `[n]` for norms and biases). */
   readonly weights: ReadonlyMap<string, Tensor<"f32">>;
   /** Default backend of the forward pass. */
   readonly ops: Ops;
   /** Where the model came from (directory or description), for results tables. */
   readonly source: string;
   private ropeCache = new Map<number, RopeTables>();
+  private invFreq: Float32Array | undefined;
 
   constructor(config: LlamaConfig, weights: ReadonlyMap<string, Tensor<"f32">>, ops: Ops, source = "memory") {
     this.config = config;
@@ -88,7 +86,10 @@ export class LlamaModel {
     return w;
   }
 
-  /** A new model with some weights replaced (shapes must match); other weights are shared. */
+  /**
+   * A new model with some weights replaced (shapes must match): linear weights and biases, norm
+   * scales (including q_norm/k_norm), embeddings. Other weights are shared.
+   */
   withWeights(overrides: ReadonlyMap<string, Tensor<"f32">>, ops: Ops = this.ops): LlamaModel {
     const next = new Map(this.weights);
     for (const [name, w] of overrides) {
@@ -125,11 +126,16 @@ export class LlamaModel {
     return new Tensor("f32", [ids.length, d], out);
   }
 
-  /** y = X·Wᵀ for linear `name` (without `.weight`), calling the `linearInput` hook first. */
+  /**
+   * y = X·Wᵀ (+ b where the architecture gives linear `name` a bias) for linear `name` (without
+   * `.weight`), calling the `linearInput` hook first.
+   */
   async linear(name: string, X: Tensor<"f32">, options: ForwardOptions = {}): Promise<Tensor<"f32">> {
     const replaced = await options.hooks?.linearInput?.(name, X);
     const input = replaced ?? X;
-    return await (options.ops ?? this.ops).matmul(input, this.weight(`${name}.weight`), { transB: true });
+    const y = await (options.ops ?? this.ops).matmul(input, this.weight(`${name}.weight`), { transB: true });
+    if (hasBias(this.config, name)) addBias(y, this.weight(`${name}.bias`));
+    return y;
   }
 
   /**
@@ -167,7 +173,10 @@ export class LlamaModel {
     return h;
   }
 
-  /** Causal self-attention of block `layer` on normed input `[B·T, d]`; returns `[B·T, H·hd]` before o_proj. */
+  /**
+   * Causal self-attention of block `layer` on normed input `[B·T, d]` (biases, q/k norms, RoPE,
+   * sliding window as configured); returns `[B·T, H·hd]` before o_proj.
+   */
   private async attention(layer: number, x: Tensor<"f32">, T: number, options: ForwardOptions): Promise<Tensor<"f32">> {
     const c = this.config, ops = options.ops ?? this.ops;
     const p = `model.layers.${layer}.self_attn`;
@@ -175,6 +184,11 @@ export class LlamaModel {
     const q = await this.linear(`${p}.q_proj`, x, options); // [B·T, H·hd]
     const k = await this.linear(`${p}.k_proj`, x, options); // [B·T, KV·hd]
     const v = await this.linear(`${p}.v_proj`, x, options); // [B·T, KV·hd]
+    if (c.qkNorm) {
+      // Qwen3: RMSNorm over each head's hd values, after the projection (and bias), before RoPE
+      headRmsNorm(q, this.weight(`${p}.q_norm.weight`), c.rmsNormEps);
+      headRmsNorm(k, this.weight(`${p}.k_norm.weight`), c.rmsNormEps);
+    }
     const rope = this.rope(T);
     const Qh = new Float32Array(B * H * T * hd),
       Kh = new Float32Array(B * H * T * hd),
@@ -196,8 +210,8 @@ export class LlamaModel {
     }
     const shape3 = [B * H, T, hd];
     const S = await ops.matmul(new Tensor("f32", shape3, Qh), new Tensor("f32", shape3, Kh), { transB: true }); // [B·H, T, T]
-    const scale = 1 / Math.sqrt(hd);
-    for (let bh = 0; bh < B * H; bh++) causalSoftmax(S.data, bh * T * T, T, scale);
+    const scale = 1 / Math.sqrt(hd), window = attentionWindow(c, layer);
+    for (let bh = 0; bh < B * H; bh++) causalSoftmax(S.data, bh * T * T, T, scale, window);
     const O = await ops.matmul(S, new Tensor("f32", shape3, Vh)); // [B·H, T, hd]
     const out = new Float32Array(B * T * H * hd);
     for (let b = 0; b < B; b++) {
@@ -242,7 +256,8 @@ export class LlamaModel {
   private rope(T: number): RopeTables {
     let r = this.ropeCache.get(T);
     if (!r) {
-      r = ropeTables(T, this.config.headDim, this.config.ropeTheta);
+      this.invFreq ??= ropeInvFreq(this.config.headDim, this.config.ropeTheta, this.config.ropeScaling);
+      r = ropeTables(T, this.invFreq);
       this.ropeCache.set(T, r);
     }
     return r;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /**
- * Llama-family models: config parsing, loading local Hugging Face–style checkpoints (lazy
- * safetensors reads), the forward pass on an `ops` backend with PTQ hooks, tokenizers.
+ * Llama-family models (`llama`, `mistral`, `qwen2`, `qwen3`): config parsing, loading local
+ * Hugging Face–style checkpoints (lazy safetensors reads), the forward pass on an `ops` backend
+ * with PTQ hooks (biases, q/k norms, scaled RoPE, sliding windows), tokenizers.
  *
  * @example A tour
  * ```ts ignore
@@ -18,6 +19,9 @@
  * @module
  */
 export * from "./config.ts";
+export * from "./architectures.ts";
+export * from "./rope.ts";
+export * from "./hf_config.ts";
 export * from "./llama.ts";
 export * from "./load.ts";
 export * from "./tokenizer.ts";

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /**
  * Fusing transforms into weights: RMSNorm-scale folding and the weight-side products of a
- * rotation, for Llama-family models (RMSNorm, no biases, so no mean subtraction to absorb).
+ * rotation, for Llama-family models (RMSNorm, so no mean subtraction to absorb). Biases are
+ * output-side: a rotation of a linear's input leaves its bias alone, a rotation of its output
+ * rotates the bias with it ({@link rotateBias}).
  *
  * Symbols: W `[out, in]` (y = x·Wᵀ), γ `[d]` an RMSNorm scale, R an orthogonal `[n, n]`.
  * - Norm folding: `RMSNorm(h)·diag(γ)·Wᵀ = RMSNorm(h)·(W·diag(γ))ᵀ`, so `W ← W·diag(γ)` for every
@@ -77,6 +79,19 @@ export async function rotateOutputHeads(W: Tensor<"f32">, R2: Rotation, ops: Ops
   return transpose(await rotateInputHeads(transpose(W), R2, ops));
 }
 
+/**
+ * b·R for the bias of a linear whose output is rotated (y' = y·R = x·(Rᵀ·W)ᵀ + b·R): b f32 `[n]` → `[n]`.
+ * The output-side partner of {@link rotateOutputSide}; input-side rotations leave biases alone.
+ */
+export async function rotateBias(b: Tensor<"f32">, R: Rotation, ops: Ops): Promise<Tensor<"f32">> {
+  return new Tensor("f32", b.shape, (await R.apply(new Tensor("f32", [1, b.size], b.data), ops)).data);
+}
+
+/** b_h·R2 for every head-sized block of a bias b f32 `[H·hd]` (the partner of {@link rotateOutputHeads}). */
+export async function rotateBiasHeads(b: Tensor<"f32">, R2: Rotation, ops: Ops): Promise<Tensor<"f32">> {
+  return new Tensor("f32", b.shape, (await rotateInputHeads(new Tensor("f32", [1, b.size], b.data), R2, ops)).data);
+}
+
 /** A model of the same class as `like` (keeping a HookedLlamaModel's online steps) with new weights. */
 export function rebuildModel(
   like: LlamaModel,
@@ -99,6 +114,11 @@ function ones(d: number): Tensor<"f32"> {
  * input_layernorm → q/k/v, post_attention_layernorm → gate/up, model.norm → lm_head. A model
  * with tied embeddings is untied (lm_head gets its own folded copy) because the embedding and
  * the head no longer share a matrix. Logits are unchanged (up to f32 rounding).
+ *
+ * q/k/v biases stay as they are (γ scales the linears' input columns, a bias is added after).
+ * Qwen3's per-head q_norm/k_norm are not folded and stay in the model: they normalise the
+ * projection *outputs* per head, and RoPE comes after them, so their scale cannot move into
+ * q_proj/k_proj (RMSNorm(q)·γ ≠ RMSNorm(q·diag(γ))) nor past RoPE into anything else.
  *
  * @param model a Llama-family model
  * @returns a model of the same class with folded weights

@@ -18,17 +18,38 @@
  * All five leave the full-precision function unchanged; `checkInvariance` verifies it. The
  * result is a {@link HookedLlamaModel} carrying the online steps and the rotations.
  *
+ * Biases (Qwen2 q/k/v; Llama/Qwen3 with `attention_bias`; Llama `mlp_bias`) move with their
+ * output channels: R1 on the input side of q/k/v/gate/up leaves their biases alone, the o_proj
+ * and down_proj biases are written into the stream so `b ← b·R1`, and the v_proj bias turns with
+ * its head, `b_v,h ← b_v,h·R2` (softmax rows sum to 1, so the bias passes through attention).
+ *
+ * Q/K norms (Qwen3's per-head `q_norm`/`k_norm`, RMSNorm over hd before RoPE): R1 acts on the
+ * residual-stream (input) side of q_proj/k_proj, so `q = (h·R1)·(W_q·R1)ᵀ = h·W_qᵀ` and the norms
+ * see exactly the original projections: they stay untouched, in full precision, unfolded. R3 is
+ * applied online after RoPE, i.e. after the norms, and is unchanged. What cannot be done is a
+ * fused per-head rotation of Q/K *before* the norm (its γ and RoPE do not commute with a
+ * rotation), so, as QuaRot does for Q/K, the only Q/K rotation is the online R3. Implementations
+ * of QuaRot/SpinQuant for Qwen3 do the same.
+ *
  * @module
  */
 import type { Ops } from "../ops/ops.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { ForwardHooks, LlamaModel } from "../model/llama.ts";
-import { linearNames } from "../model/config.ts";
+import { hasBias, linearNames } from "../model/config.ts";
 import { hadamardRotation } from "./hadamard.ts";
 import { orthogonalRotation } from "./orthogonal.ts";
 import type { Rotation } from "./rotation.ts";
 import { type AppliedRotations, HookedLlamaModel } from "./hooked_model.ts";
-import { foldNorms, rotateInputHeads, rotateInputSide, rotateOutputHeads, rotateOutputSide } from "./fuse.ts";
+import {
+  foldNorms,
+  rotateBias,
+  rotateBiasHeads,
+  rotateInputHeads,
+  rotateInputSide,
+  rotateOutputHeads,
+  rotateOutputSide,
+} from "./fuse.ts";
 
 /** How to build R1 or R2: a randomized Hadamard, a random orthogonal matrix, or a given rotation. */
 export type RotationChoice = "hadamard" | "orthogonal" | Rotation;
@@ -126,6 +147,12 @@ export async function quarotRotate(model: LlamaModel, options: QuarotOptions = {
     let Wd = await rotateOutputSide(get(down), r1, ops);
     if (r4) Wd = await rotateInputSide(Wd, r4, ops);
     set(down, Wd);
+    // Output-side biases turn with their outputs; input-side rotations leave q/k/gate/up biases alone.
+    const bias = (name: string) => folded.weight(`${name}.bias`);
+    if (r2 && hasBias(c, v)) w.set(`${v}.bias`, await rotateBiasHeads(bias(v), r2, ops));
+    for (const name of [o, down]) {
+      if (hasBias(c, name)) w.set(`${name}.bias`, await rotateBias(bias(name), r1, ops));
+    }
   }
   const rotations: AppliedRotations = { r1 };
   if (r2) rotations.r2 = r2;

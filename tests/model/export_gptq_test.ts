@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { loadGptqCheckpoint, writeFakeQuantCheckpoint, writeGptqCheckpoint } from "../../lib/model/export_gptq.ts";
 import { encodeGptq, packBitstream, readBitstream } from "../../lib/model/_gptq_layout.ts";
 import { loadLlama } from "../../lib/model/load.ts";
-import { applyRecipe, getRecipe } from "../../lib/eval/recipes.ts";
+import { applyRecipe, getRecipe } from "../../lib/pipeline/recipes.ts";
 import { type IntQuantized, intQuantized } from "../../lib/quant/quantized_tensor.ts";
 import { unpack } from "../../lib/ops/ts/pack.ts";
 import { tsOps } from "../../lib/ops/ts/mod.ts";
