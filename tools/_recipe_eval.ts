@@ -1,19 +1,28 @@
 // SPDX-License-Identifier: MIT
 /**
- * Shared by `tools/table.ts` and `tools/quantize.ts`: command-line flags, calibration ids,
- * evaluation of a quantized model against the full-precision reference (reference logits
- * cached per window, so the FP forward runs once per table), and a one-line progress bar.
+ * Shared by `tools/table.ts` and `tools/quantize.ts`: calibration ids, evaluation of quantized
+ * models against the full-precision reference, and a one-line progress bar. Flags are parsed by
+ * `tools/_cli.ts`.
+ *
+ * The {@link Evaluator} runs the reference once and keeps only compact per-token statistics
+ * (top-k log-probs and tail mass, `lib/eval/reference_stats.ts`): memory is O(k) per evaluated
+ * token instead of the vocabulary's worth of logits per token. KL is then the tail-merged lower
+ * bound, reported with its tail mass; `exactKl` re-runs the reference on each window instead.
  *
  * @module
  */
-import type { Tensor } from "../lib/tensor/tensor.ts";
 import type { LlamaModel } from "../lib/model/llama.ts";
 import { calibrationSamples, loadSplit } from "../lib/calib/corpus.ts";
 import { type EvalResult, evaluateLm } from "../lib/eval/perplexity.ts";
+import type { ReferenceStats } from "../lib/eval/reference_stats.ts";
 import type { ResultRow } from "../lib/eval/results.ts";
-import type { RecipeProgress, RecipeResult } from "../lib/eval/recipes.ts";
+import type { RecipeProgress, RecipeResult } from "../lib/pipeline/recipes.ts";
 
-/** Value of `--name value` (undefined when absent). */
+/**
+ * Value of `--name value` (undefined when absent).
+ *
+ * @deprecated declare flags with `runCli` in `tools/_cli.ts`; kept only until `tools/quantize.ts` moves to it
+ */
 export function flag(name: string, args: readonly string[] = Deno.args): string | undefined {
   const i = args.indexOf(`--${name}`);
   return i >= 0 ? args[i + 1] : undefined;
@@ -24,64 +33,84 @@ export async function calibrationIds(nSamples: number, seqLen: number, seed: num
   return calibrationSamples(await loadSplit("train"), { nSamples, seqLen, seed });
 }
 
-/** Evaluates models on the first `windows` windows of a split, caching the reference logits. */
+/** Options of {@link Evaluator}. */
+export interface EvaluatorOptions {
+  /** Recompute the reference on every window for exact KL (default false: top-k stats). */
+  exactKl?: boolean;
+  /** Reference ids kept per token (default 32). */
+  topK?: number;
+  /** Progress per evaluated window. */
+  onWindow?: (done: number, total: number) => void;
+}
+
+/** Evaluates models on the first `windows` windows of a token stream against one reference. */
 export class Evaluator {
-  readonly tokens: Uint8Array;
+  readonly tokens: ArrayLike<number>;
   readonly seqLen: number;
   readonly windows: number | undefined;
+  readonly options: EvaluatorOptions;
   private readonly reference: LlamaModel;
-  private readonly cache = new Map<string, Tensor<"f32">>();
+  private stats?: ReferenceStats;
   fp?: EvalResult;
 
-  private constructor(reference: LlamaModel, tokens: Uint8Array, seqLen: number, windows: number | undefined) {
+  private constructor(
+    reference: LlamaModel,
+    tokens: ArrayLike<number>,
+    seqLen: number,
+    windows: number | undefined,
+    options: EvaluatorOptions,
+  ) {
     this.reference = reference;
     this.tokens = tokens;
     this.seqLen = seqLen;
     this.windows = windows;
+    this.options = options;
   }
 
-  /** @param windows number of windows, or undefined for the whole split */
-  static async create(reference: LlamaModel, split: "test" | "validation", seqLen: number, windows?: number) {
-    return new Evaluator(reference, await loadSplit(split), seqLen, windows);
+  /**
+   * @param reference the full-precision model
+   * @param source a bundled split, or the evaluation token stream (`resolveModelData`)
+   * @param seqLen window length
+   * @param windows number of windows, or undefined for all
+   * @param options exact KL, top-k, progress
+   */
+  static async create(
+    reference: LlamaModel,
+    source: "test" | "validation" | ArrayLike<number>,
+    seqLen: number,
+    windows?: number,
+    options: EvaluatorOptions = {},
+  ): Promise<Evaluator> {
+    const tokens = typeof source === "string" ? await loadSplit(source) : source;
+    return new Evaluator(reference, tokens, seqLen, windows, options);
   }
 
-  /** Evaluates the FP model once (and fills the logits cache). */
-  async evaluateFp(): Promise<EvalResult> {
-    this.fp ??= await evaluateLm(this.reference, this.tokens, {
+  private base() {
+    return {
       seqLen: this.seqLen,
       ...(this.windows !== undefined && { maxWindows: this.windows }),
-      reference: (ids, T) => this.referenceLogits(ids, T),
-    });
+      ...(this.options.onWindow && { onWindow: this.options.onWindow }),
+    };
+  }
+
+  /** Evaluates the FP model once, recording its compact statistics. */
+  async evaluateFp(): Promise<EvalResult> {
+    if (!this.fp) {
+      const topK = this.options.exactKl ? undefined : this.options.topK ?? 32;
+      const { referenceStats, ...fp } = await evaluateLm(this.reference, this.tokens, {
+        ...this.base(),
+        ...(topK !== undefined && { recordTopK: topK }),
+      });
+      this.stats = referenceStats;
+      this.fp = fp;
+    }
     return this.fp;
   }
 
   /** Perplexity, KL and top-1 agreement of `model` against the reference. */
   async evaluate(model: LlamaModel): Promise<EvalResult> {
-    return await evaluateLm(model, this.tokens, {
-      seqLen: this.seqLen,
-      ...(this.windows !== undefined && { maxWindows: this.windows }),
-      reference: (ids, T) => this.referenceLogits(ids, T),
-    });
-  }
-
-  private async referenceLogits(ids: ArrayLike<number>, T: number): Promise<Tensor<"f32">> {
-    const key = this.keyOf(ids);
-    let l = this.cache.get(key);
-    if (!l) {
-      l = await this.reference.forward(ids, T);
-      this.cache.set(key, l);
-    }
-    return l;
-  }
-
-  /** Two 32-bit hashes of the whole batch (evaluateLm feeds the same batches for every model). */
-  private keyOf(ids: ArrayLike<number>): string {
-    let a = ids.length, b = 0x9e3779b9;
-    for (let i = 0; i < ids.length; i++) {
-      a = (Math.imul(a, 31) + (ids[i] as number)) | 0;
-      b = Math.imul(b ^ (ids[i] as number), 0x85ebca6b) | 0;
-    }
-    return `${a}:${b}`;
+    await this.evaluateFp();
+    return await evaluateLm(model, this.tokens, { ...this.base(), reference: this.stats ?? this.reference });
   }
 }
 
@@ -98,6 +127,7 @@ export function resultRow(
     perplexity: e.perplexity,
     bitsPerToken: e.bitsPerToken,
     ...(e.kl !== undefined && { kl: e.kl }),
+    ...(e.klTailMass !== undefined && { klTailMass: e.klTailMass }),
     ...(e.top1Agreement !== undefined && { top1Agreement: e.top1Agreement }),
     quantSeconds: r.seconds,
     model: meta.model,
@@ -109,7 +139,11 @@ export function resultRow(
 }
 
 /** `[##########..........]  14/28 quantize model.layers.1.mlp.up_proj` */
-export function progressLine(label: string, p: RecipeProgress, width = 24): string {
+export function progressLine(
+  label: string,
+  p: Pick<RecipeProgress, "done" | "total" | "name"> & { stage: string },
+  width = 24,
+): string {
   const f = p.total ? p.done / p.total : 0;
   const n = Math.round(f * width);
   return `${label} [${"#".repeat(n)}${".".repeat(width - n)}] ${String(p.done).padStart(3)}/${p.total} ${p.stage}${

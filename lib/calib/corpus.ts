@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { Rng } from "../tensor/random.ts";
+import { randomWindows } from "../data/windows.ts";
 
 /** Split names of the bundled corpus. */
 export type SplitName = "train" | "validation" | "test";
@@ -89,23 +89,14 @@ export interface CalibrationOptions {
 
 /**
  * Draws `nSamples` windows of `seqLen` tokens at seeded random offsets (GPTQ's `get_wikitext2`
- * calibration sampling) from a token stream, returned concatenated `[nSamples·seqLen]`.
+ * calibration sampling, {@link randomWindows}) from a token stream, returned concatenated
+ * `[nSamples·seqLen]`. For the user's own text and tokenizer see `lib/data/`.
+ *
+ * @param tokens the token stream (the bundled splits are byte-level: bytes are the ids)
+ * @param options number of samples, window length, seed
+ * @returns ids `[nSamples·seqLen]`
+ * @throws {RangeError} when the stream is not longer than one window
  */
 export function calibrationSamples(tokens: ArrayLike<number>, options: CalibrationOptions = {}): Int32Array {
-  const n = options.nSamples ?? 128, T = options.seqLen ?? 256;
-  if (!(n >= 1) || !(T >= 2)) {
-    throw new RangeError(
-      `calibrationSamples: Cannot draw ${n} samples of ${T} tokens: need nSamples ≥ 1 and seqLen ≥ 2`,
-    );
-  }
-  if (tokens.length <= T) {
-    throw new RangeError(`calibrationSamples: Cannot draw windows of ${T} tokens from a stream of ${tokens.length}`);
-  }
-  const rng = new Rng(options.seed ?? 0);
-  const out = new Int32Array(n * T);
-  for (let s = 0; s < n; s++) {
-    const start = rng.int(tokens.length - T);
-    for (let t = 0; t < T; t++) out[s * T + t] = tokens[start + t] as number;
-  }
-  return out;
+  return randomWindows(tokens, options);
 }

@@ -18,17 +18,25 @@ export interface ResultRow {
   format: string;
   /** Bits per weight of the quantized linears, scales and zeros included. */
   bitsPerWeight: number;
+  /** exp(mean NLL) over the evaluated windows. */
   perplexity: number;
   /** Bits per token (= bits per byte for byte-level models). */
   bitsPerToken: number;
-  /** Mean KL(full ‖ quantized), nats per token. */
+  /** Mean KL(full ‖ quantized), nats per token (exact, or a top-k lower bound when `klTailMass` is set). */
   kl?: number;
+  /** Reference probability outside the kept top k when `kl` came from compact stats (0: exact). */
+  klTailMass?: number;
+  /** Share of positions where the full-precision and quantized argmaxes agree. */
   top1Agreement?: number;
   /** Wall seconds spent quantizing (calibration included). */
   quantSeconds?: number;
+  /** Model name (checkpoint directory name). */
   model: string;
+  /** Evaluation text: a bundled split or the evaluation file's name. */
   split: string;
+  /** Window length in tokens. */
   seqLen: number;
+  /** Windows evaluated. */
   windows: number;
   /** Calibration set description, e.g. `train 128×256 seed 0`, or `none`. */
   calibration: string;
@@ -47,10 +55,17 @@ const COLUMNS: { key: keyof ResultRow; title: string; digits?: number }[] = [
 
 /** A table of {@link ResultRow}s with Jupyter display, markdown and Arrow export. */
 export class ResultsTable {
+  /** The rows, in insertion order. */
   readonly rows: ResultRow[] = [];
   /** Optional caption, e.g. the evaluation protocol. */
   caption: string;
 
+  /**
+   * Creates a table.
+   *
+   * @param caption shown above (markdown) or below (HTML) the table
+   * @param rows initial rows
+   */
   constructor(caption = "", rows: ResultRow[] = []) {
     this.caption = caption;
     this.rows.push(...rows);
@@ -82,6 +97,7 @@ export class ResultsTable {
       perplexity: num("perplexity"),
       bitsPerToken: num("bitsPerToken"),
       kl: num("kl"),
+      klTailMass: num("klTailMass"),
       top1Agreement: num("top1Agreement"),
       quantSeconds: num("quantSeconds"),
       model: str("model"),
@@ -97,6 +113,7 @@ export class ResultsTable {
     await saveTable(path, this.toArrow());
   }
 
+  /** One cell as text (empty for a missing metric). */
   private cell(row: ResultRow, key: keyof ResultRow, digits?: number): string {
     const v = row[key];
     if (v === undefined || v === null) return "";

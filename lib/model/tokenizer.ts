@@ -36,6 +36,8 @@ export interface Tokenizer {
 /** A `tokenizer.json` / `tokenizer_config.json` that cannot be read or used. */
 export class TokenizerError extends TypeError {
   /**
+   * Creates the error.
+   *
    * @param message `functionName: Cannot <do what>: <why>`
    * @param options standard error options (`cause`)
    */
@@ -58,7 +60,9 @@ export class TokenizerError extends TypeError {
  * ```
  */
 export class ByteTokenizer implements Tokenizer {
+  /** 256: one id per byte value. */
   readonly vocabSize = 256;
+  /** `bytes`. */
   readonly name = "bytes";
   /** UTF-8 bytes of `text` (there are no special tokens). */
   encode(text: string): Int32Array {
@@ -75,11 +79,15 @@ export class ByteTokenizer implements Tokenizer {
  * `@huggingface/tokenizers` package (the tokenizer of transformers.js).
  */
 export class HfTokenizer implements Tokenizer {
+  /** One more than the largest id of the vocabulary and the added tokens. */
   readonly vocabSize: number;
+  /** `tokenizer.json (<model type>)`. */
   readonly name: string;
   private readonly impl: HfTokenizerImpl;
 
   /**
+   * Builds the tokenizer, checking the vocabulary's ids first.
+   *
    * @param tokenizerJson parsed `tokenizer.json`
    * @param tokenizerConfig parsed `tokenizer_config.json` (may be empty)
    */
