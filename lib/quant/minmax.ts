@@ -5,6 +5,12 @@
  * symmetric uses ±absmax with `zero = (maxq + 1)/2`. An all-zero group gets the range [−1, 1].
  * An optional clipping ratio shrinks the range (the MSE search scans it).
  *
+ * Overflow: the dequantized extremes are `scale·(0 − zero)` and `scale·(maxq − zero)`, which can
+ * exceed the range itself (symmetric reaches `(maxq + 1)/maxq · absmax`). Near ±FLT_MAX they
+ * would be ±Inf in f32, so the step is then shrunk to the largest f32 with
+ * `scale · max(zero, maxq − zero) ≤ FLT_MAX`: every output stays finite, at most one step from
+ * its input.
+ *
  * @module
  */
 import { assertFinite, dims2, Tensor } from "../tensor/tensor.ts";
@@ -56,7 +62,19 @@ export function minmaxParams(W: Tensor<"f32">, spec: IntSpec, clip = 1): IntQuan
 /** Ranges narrower than this quantize to exact zeros (their 1/scale would overflow f32). */
 export const MIN_RANGE = 1e-30;
 
-/** Scale and zero for one range [lo ≤ 0, hi ≥ 0]. */
+/** The largest finite f32 (FLT_MAX). */
+export const F32_MAX = 3.4028234663852886e38;
+
+/** The largest f32 ≤ x, for finite x > 0 in the normal range. */
+function f32AtMost(x: number): number {
+  const f = Math.fround(x);
+  if (f <= x) return f;
+  const bits = new Uint32Array(Float32Array.of(f).buffer);
+  bits[0] = (bits[0] as number) - 1; // the next f32 toward zero
+  return new Float32Array(bits.buffer)[0] as number;
+}
+
+/** Scale and zero for one range [lo ≤ 0, hi ≥ 0]; the dequantized grid stays within ±FLT_MAX. */
 export function groupParams(lo: number, hi: number, maxq: number, symmetric: boolean): { scale: number; zero: number } {
   if (symmetric) {
     const m = Math.max(-lo, hi);
@@ -69,7 +87,10 @@ export function groupParams(lo: number, hi: number, maxq: number, symmetric: boo
     lo = -1;
     hi = 1;
   }
-  const scale = Math.fround((hi - lo) / maxq);
+  let scale = Math.fround((hi - lo) / maxq);
   const zero = symmetric ? (maxq + 1) / 2 : roundHalfEven(-lo / scale);
+  // f32 scale × small integer is exact in f64, so this test is exact.
+  const reach = Math.max(zero, maxq - zero);
+  if (scale * reach > F32_MAX) scale = f32AtMost(F32_MAX / reach);
   return { scale, zero };
 }

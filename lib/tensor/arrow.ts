@@ -240,7 +240,10 @@ export function fromArrow(
       at += c.length;
     }
   }
-  let shape = whole && rows === 1 ? elementShape : [rows, ...elementShape];
+  if (whole && rows !== 1) {
+    throw new RangeError(fail(`${LAYOUT_KEY} is "whole" but the column has ${rows} rows, expected 1`));
+  }
+  let shape = whole ? elementShape : [rows, ...elementShape];
   if (options.shape !== undefined) {
     if (shapeSize(options.shape) !== size) {
       throw new RangeError(
@@ -263,7 +266,9 @@ function readExtension(
   if (name === undefined) {
     if (allowPlain) return { elementShape: [listSize], whole: false };
     throw new TypeError(
-      fail(`extension name is missing, expected "${FIXED_SHAPE_TENSOR}" (pass { extension: false } for plain columns)`),
+      fail(
+        `extension name is missing, expected "${FIXED_SHAPE_TENSOR}" (fromArrow reads plain columns with { extension: false })`,
+      ),
     );
   }
   if (name !== FIXED_SHAPE_TENSOR) {
@@ -303,5 +308,10 @@ function readExtension(
       throw new TypeError(fail(`extension "permutation" ${JSON.stringify(perm)} is not the identity (unsupported)`));
     }
   }
-  return { elementShape: shape, whole: field.metadata.get(LAYOUT_KEY) === "whole" };
+  // A damaged layout value must not silently turn [5] into [1, 5].
+  const layout = field.metadata.get(LAYOUT_KEY);
+  if (layout !== undefined && layout !== "whole" && layout !== "rows") {
+    throw new TypeError(fail(`${LAYOUT_KEY} is ${JSON.stringify(layout)}, expected "whole" or "rows"`));
+  }
+  return { elementShape: shape, whole: layout === "whole" };
 }

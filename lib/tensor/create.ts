@@ -43,7 +43,8 @@ export function arange(start: number, stop: number, dtype: "f32" | "f64" | "i32"
   return t;
 }
 
-type Nested = number | readonly Nested[];
+/** A number or a (rectangular) nested array of numbers, as accepted by {@link tensor}. */
+export type NestedNumbers = number | readonly NestedNumbers[];
 
 /**
  * Builds a tensor from nested arrays; every level must be rectangular.
@@ -56,16 +57,16 @@ type Nested = number | readonly Nested[];
  * assert.deepEqual(t.shape, [2, 3]);
  * ```
  */
-export function tensor<D extends DType = "f32">(values: Nested, dtype?: D): Tensor<D> {
+export function tensor<D extends DType = "f32">(values: NestedNumbers, dtype?: D): Tensor<D> {
   const shape: number[] = [];
-  let probe: Nested = values;
+  let probe: NestedNumbers = values;
   while (Array.isArray(probe)) {
     shape.push(probe.length);
-    probe = (probe as readonly Nested[])[0] as Nested;
+    probe = (probe as readonly NestedNumbers[])[0] as NestedNumbers;
     if (probe === undefined) break;
   }
   const flat: number[] = [];
-  const walk = (v: Nested, depth: number, path: string) => {
+  const walk = (v: NestedNumbers, depth: number, path: string) => {
     if (depth === shape.length) {
       if (typeof v !== "number") {
         throw new TypeError(`tensor: Cannot read 'values${path}': expected a number at depth ${depth}, got an array`);
@@ -80,7 +81,7 @@ export function tensor<D extends DType = "f32">(values: Nested, dtype?: D): Tens
         } (shape ${formatShape(shape)})`,
       );
     }
-    (v as readonly Nested[]).forEach((x, i) => walk(x, depth + 1, `${path}[${i}]`));
+    (v as readonly NestedNumbers[]).forEach((x, i) => walk(x, depth + 1, `${path}[${i}]`));
   };
   walk(values, 0, "");
   const t = zeros(shape, dtype);

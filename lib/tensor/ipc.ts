@@ -12,20 +12,41 @@
  * {@link loadTensors} also reads tables written elsewhere in the per-row layout (a column of `n`
  * rows of element shape `s` becomes a tensor `[n, ...s]`).
  *
+ * The schema also carries a manifest (metadata `quantlab:tensors`: name, dtype, shape per column)
+ * that every column must decode to, so a damaged type or extension key is an error, not a
+ * silently different tensor. `saveTensors(path, t, { extension: false })` writes plain
+ * FixedSizeList columns without field metadata (nodejs-polars refuses extension columns);
+ * {@link loadTensors} restores their shapes from the manifest.
+ *
  * Reads are zero-copy: loaded tensors view the file's bytes (pass `{ copy: true }` to own them).
- * Damaged input is rejected before Arrow parses it: bad magic, missing trailing magic
- * (truncation), then Arrow's own exceptions are wrapped with `{ cause }`.
+ * Damaged input is rejected before apache-arrow parses it, with a {@link TensorFileError} naming
+ * the file and the field: bad magic, truncation, then a verification of the footer, schema,
+ * messages and record batches against the file size (`_ipc_validate.ts`); apache-arrow 21
+ * would otherwise loop on a damaged count or read a negative length as an empty column.
  *
  * @module
  */
 import * as arrow from "apache-arrow";
-import { fromArrow, type TensorLayout, toArrow } from "./arrow.ts";
+import { type TensorLayout, toArrow } from "./arrow.ts";
+import { TensorFileError } from "./errors.ts";
+import { validateIpcFile } from "./_ipc_validate.ts";
+import { MANIFEST_KEY, manifestOf, readColumns } from "./_ipc_manifest.ts";
 import type { Tensor } from "./tensor.ts";
 
 /** Options of the tensor readers. */
 export interface ReadTensorsOptions {
   /** Copy every tensor into its own buffer instead of viewing the file bytes (default false). */
   copy?: boolean;
+}
+
+/** Options of {@link saveTensors} and {@link tensorsToIPC}. */
+export interface SaveTensorsOptions {
+  /**
+   * Attach the `arrow.fixed_shape_tensor` extension metadata to every column (default true).
+   * `false` writes plain FixedSizeList columns (what nodejs-polars reads); the shapes then live
+   * only in the schema's `quantlab:tensors` manifest, which {@link loadTensors} uses.
+   */
+  extension?: boolean;
 }
 
 /** Columns accepted by {@link saveTable} besides an Arrow table. */
@@ -41,8 +62,9 @@ const MAGIC = "ARROW1";
  *
  * @param record tensors by column name
  * @param options layout "rows" (default: every tensor `[rows, ...]` with the same `rows`) or
- *   "whole" (one row; any shapes)
- * @returns a table whose columns are the tensors' zero-copy fixed_shape_tensor columns
+ *   "whole" (one row; any shapes); `extension: false` for plain FixedSizeList columns
+ * @returns a table whose columns are the tensors' zero-copy fixed_shape_tensor columns, with
+ *   the `quantlab:tensors` manifest in its schema metadata
  *
  * @example A quantized layer, one row per output channel
  * ```ts
@@ -59,10 +81,11 @@ const MAGIC = "ARROW1";
  */
 export function tensorsToTable(
   record: Record<string, Tensor>,
-  options: { layout?: TensorLayout } = {},
+  options: { layout?: TensorLayout; extension?: boolean } = {},
 ): arrow.Table {
   const layout = options.layout ?? "rows";
-  const columns = Object.entries(record).map(([name, t]) => toArrow(name, t, { layout }));
+  const extension = options.extension ?? true;
+  const columns = Object.entries(record).map(([name, t]) => toArrow(name, t, { layout, extension }));
   const rows = columns[0]?.vector.length ?? (layout === "whole" ? 1 : 0);
   for (const c of columns) {
     if (c.vector.length !== rows) {
@@ -73,7 +96,7 @@ export function tensorsToTable(
       );
     }
   }
-  const schema = new arrow.Schema(columns.map((c) => c.field));
+  const schema = new arrow.Schema(columns.map((c) => c.field), new Map([[MANIFEST_KEY, manifestOf(record)]]));
   const data = arrow.makeData({
     type: new arrow.Struct(schema.fields),
     length: rows,
@@ -84,20 +107,17 @@ export function tensorsToTable(
 }
 
 /**
- * Reads every column of a table as a tensor (see {@link fromArrow} for the validation).
+ * Reads every column of a table as a tensor (see {@link fromArrow} for the validation). With a
+ * `quantlab:tensors` manifest in the schema metadata, every column must decode to its declared
+ * name, dtype and shape, and plain FixedSizeList columns take their shapes from it.
  *
- * @param table columns of fixed_shape_tensor FixedSizeLists
+ * @param table columns of fixed_shape_tensor FixedSizeLists (or plain ones with a manifest)
+ * @param options `copy` to own the data instead of viewing the table's buffers
  * @returns tensors by column name
+ * @throws {TypeError} or {RangeError} naming the column that does not decode
  */
 export function tensorsFromTable(table: arrow.Table, options: ReadTensorsOptions = {}): Record<string, Tensor> {
-  const out: Record<string, Tensor> = {};
-  table.schema.fields.forEach((field, i) => {
-    if (Object.hasOwn(out, field.name)) {
-      throw new TypeError(`tensorsFromTable: Cannot read column "${field.name}" twice: names must be unique`);
-    }
-    out[field.name] = fromArrow(table.getChildAt(i) as arrow.Vector, field, { copy: options.copy ?? false });
-  });
-  return out;
+  return readColumns("tensorsFromTable", table, options, (_field, e) => e);
 }
 
 /**
@@ -118,11 +138,15 @@ export function tensorsFromTable(table: arrow.Table, options: ReadTensorsOptions
  * assert.deepEqual([...back.bias!.data], [0x3c00, 0x4000, 0x7e00]);
  * ```
  */
-export function tensorsToIPC(record: Record<string, Tensor>): Uint8Array {
-  return arrow.tableToIPC(tensorsToTable(record, { layout: "whole" }), "file");
+export function tensorsToIPC(record: Record<string, Tensor>, options: SaveTensorsOptions = {}): Uint8Array {
+  return arrow.tableToIPC(tensorsToTable(record, { layout: "whole", extension: options.extension ?? true }), "file");
 }
 
-/** Parses Arrow IPC file bytes written by {@link tensorsToIPC} (or any fixed_shape_tensor table). */
+/**
+ * Parses Arrow IPC file bytes written by {@link tensorsToIPC} (or any fixed_shape_tensor table).
+ *
+ * @throws {TensorFileError} when the bytes are not a valid Arrow IPC file of tensors
+ */
 export function tensorsFromIPC(bytes: Uint8Array, options: ReadTensorsOptions = {}): Record<string, Tensor> {
   return readTensors("tensorsFromIPC", "<bytes>", bytes, options);
 }
@@ -132,6 +156,7 @@ export function tensorsFromIPC(bytes: Uint8Array, options: ReadTensorsOptions = 
  *
  * @param path file to create or overwrite
  * @param record tensors by name; any shapes and dtypes
+ * @param options `extension: false` writes plain FixedSizeList columns (for polars)
  *
  * @example Save and load
  * ```ts
@@ -145,11 +170,23 @@ export function tensorsFromIPC(bytes: Uint8Array, options: ReadTensorsOptions = 
  * await Deno.remove(dir, { recursive: true });
  * ```
  */
-export async function saveTensors(path: string, record: Record<string, Tensor>): Promise<void> {
-  await writeIPCFile(path, tensorsToTable(record, { layout: "whole" }));
+export async function saveTensors(
+  path: string,
+  record: Record<string, Tensor>,
+  options: SaveTensorsOptions = {},
+): Promise<void> {
+  await writeIPCFile(path, tensorsToTable(record, { layout: "whole", extension: options.extension ?? true }));
 }
 
-/** Loads the tensors of an Arrow IPC file (see {@link saveTensors}); they view the file's bytes unless `copy`. */
+/**
+ * Loads the tensors of an Arrow IPC file (see {@link saveTensors}); they view the file's bytes unless `copy`.
+ *
+ * @param path an Arrow IPC file of tensors
+ * @param options `copy` to own the data
+ * @returns tensors by column name, with the shapes and dtypes the file declares
+ * @throws {TensorFileError} naming the file and field when it is damaged or inconsistent;
+ *   Deno.errors.NotFound when it does not exist
+ */
 export async function loadTensors(path: string, options: ReadTensorsOptions = {}): Promise<Record<string, Tensor>> {
   return readTensors("loadTensors", path, await readWholeFile(path), options);
 }
@@ -179,7 +216,11 @@ export async function saveTable(path: string, table: arrow.Table | TableColumns)
   await writeIPCFile(path, t);
 }
 
-/** Loads an Arrow IPC file as a table, with clear errors for damaged files. */
+/**
+ * Loads an Arrow IPC file as a table, verified before apache-arrow parses it.
+ *
+ * @throws {TensorFileError} naming the file and field when it is damaged
+ */
 export async function loadTable(path: string): Promise<arrow.Table> {
   return readIPCFile("loadTable", path, await readWholeFile(path));
 }
@@ -213,19 +254,24 @@ function readTensors(
   bytes: Uint8Array,
   options: ReadTensorsOptions,
 ): Record<string, Tensor> {
-  const table = readIPCFile(fn, where, bytes);
-  try {
-    return tensorsFromTable(table, options);
-  } catch (cause) {
-    const Class = cause instanceof RangeError ? RangeError : TypeError;
-    throw new Class(`${fn}: Cannot read tensors from "${where}": ${(cause as Error).message}`, { cause });
-  }
+  const table = readIPCFile(fn, where, bytes, true);
+  return readColumns(
+    fn,
+    table,
+    options,
+    (field, e) =>
+      new TensorFileError(`${e.message.replace(`${fn}: Cannot read`, `${fn}: Cannot read "${where}":`)}`, {
+        file: where,
+        field,
+        cause: e.cause ?? e,
+      }),
+  );
 }
 
-/** Validates the magic numbers, then parses; Arrow's exceptions are wrapped with `{ cause }`. */
-function readIPCFile(fn: string, where: string, bytes: Uint8Array): arrow.Table {
-  const fail = (why: string, cause?: unknown) =>
-    new TypeError(`${fn}: Cannot read Arrow IPC file "${where}": ${why}`, cause === undefined ? {} : { cause });
+/** Checks the magic numbers, verifies the structure, then parses. */
+function readIPCFile(fn: string, where: string, bytes: Uint8Array, tensors = false): arrow.Table {
+  const fail = (why: string, cause?: unknown, field = "magic") =>
+    new TensorFileError(`${fn}: Cannot read Arrow IPC file "${where}": ${why}`, { file: where, field, cause });
   const head = new TextDecoder().decode(bytes.subarray(0, 6));
   if (head !== MAGIC) {
     const shown = [...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join(" ");
@@ -240,11 +286,15 @@ function readIPCFile(fn: string, where: string, bytes: Uint8Array): arrow.Table 
   if (bytes.length < 12 || tail !== MAGIC) {
     throw fail(`the file is truncated: ${bytes.length} bytes and no trailing "${MAGIC}" magic`);
   }
+  validateIpcFile(bytes, (field, why) => {
+    throw fail(`${field} ${why}`, undefined, field);
+  }, { exactBuffers: tensors });
   // Arrow views buffers in place as typed arrays, which needs 8-byte aligned input.
   const aligned = bytes.byteOffset % 8 === 0 ? bytes : bytes.slice();
   try {
     return arrow.tableFromIPC(aligned);
   } catch (cause) {
-    throw fail(`the file is damaged: ${(cause as Error).message}`, cause);
+    // Unreachable for a verified file; kept so an apache-arrow gap still surfaces typed.
+    throw fail(`apache-arrow rejected the verified file (${(cause as Error).message})`, cause, "apache-arrow");
   }
 }

@@ -10,9 +10,10 @@ import { allocate, formatShape, Tensor } from "./tensor.ts";
 /** Float tensors the elementwise ops accept. */
 export type FloatTensor = Tensor<"f32"> | Tensor<"f64">;
 
-type Operand = Tensor<"f32" | "f64"> | number;
+/** Second operand of the elementwise ops: an f32/f64 tensor (same or trailing shape) or a scalar. */
+export type TensorOperand = Tensor<"f32" | "f64"> | number;
 
-function binary(fn: string, a: FloatTensor, b: Operand, op: (x: number, y: number) => number): FloatTensor {
+function binary(fn: string, a: FloatTensor, b: TensorOperand, op: (x: number, y: number) => number): FloatTensor {
   const out = allocate(a.dtype, a.size);
   const x = a.data;
   if (typeof b === "number") {
@@ -33,19 +34,19 @@ function binary(fn: string, a: FloatTensor, b: Operand, op: (x: number, y: numbe
 }
 
 /** a + b (b: same shape, trailing shape, or scalar). */
-export function add<T extends FloatTensor>(a: T, b: Operand): T {
+export function add<T extends FloatTensor>(a: T, b: TensorOperand): T {
   return binary("add", a, b, (x, y) => x + y) as T;
 }
 /** a − b. */
-export function sub<T extends FloatTensor>(a: T, b: Operand): T {
+export function sub<T extends FloatTensor>(a: T, b: TensorOperand): T {
   return binary("sub", a, b, (x, y) => x - y) as T;
 }
 /** a ⊙ b. */
-export function mul<T extends FloatTensor>(a: T, b: Operand): T {
+export function mul<T extends FloatTensor>(a: T, b: TensorOperand): T {
   return binary("mul", a, b, (x, y) => x * y) as T;
 }
 /** a ⊘ b. */
-export function div<T extends FloatTensor>(a: T, b: Operand): T {
+export function div<T extends FloatTensor>(a: T, b: TensorOperand): T {
   return binary("div", a, b, (x, y) => x / y) as T;
 }
 
@@ -63,12 +64,19 @@ export function abs<T extends FloatTensor>(a: T): T {
 
 /** Summary statistics of all elements (f64 accumulation; NaN/Inf counted, not included). */
 export interface TensorStats {
+  /** Smallest finite element (Infinity when there is none). */
   min: number;
+  /** Largest finite element (−Infinity when there is none). */
   max: number;
+  /** Mean of the finite elements (NaN when there is none). */
   mean: number;
+  /** Population standard deviation of the finite elements. */
   std: number;
+  /** max(|min|, |max|). */
   absmax: number;
+  /** Number of NaN/±Inf elements (excluded from the other statistics). */
   nonFinite: number;
+  /** Number of finite elements. */
   count: number;
 }
 

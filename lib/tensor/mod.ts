@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /**
  * Tensors: the small core type, seeded random creation, shape manipulation, elementwise
- * math, Arrow interop (`arrow.fixed_shape_tensor`), Arrow IPC files and safetensors.
- * Importing this module also registers the rich Jupyter display of tensors.
+ * math, Arrow IPC files and safetensors. Importing this module also registers the rich
+ * Jupyter display of tensors. The column-level Arrow interop (`toArrow`/`fromArrow`, which
+ * hand out apache-arrow `Field`/`Vector` objects) is the `./arrow` entry point (arrow.ts).
  *
  * @example A tour
  * ```ts
- * import { fromArrow, randn, reshape, stats, toArrow, transpose } from "./mod.ts";
+ * import { randn, reshape, stats, transpose } from "./mod.ts";
+ * import { fromArrow, toArrow } from "./arrow.ts";
  * import assert from "node:assert/strict";
  *
  * const w = randn([4, 8], { seed: 0 });                // seeded N(0, 1), f32 [4, 8]
@@ -27,7 +29,15 @@ export * from "./manip.ts";
 export * from "./math.ts";
 export * from "./numeric.ts";
 export * from "./random.ts";
-export * from "./arrow.ts";
+// The functions of arrow.ts take and return apache-arrow objects: they are the `./arrow` entry point.
+export {
+  EXTENSION_METADATA_KEY,
+  EXTENSION_NAME_KEY,
+  FIXED_SHAPE_TENSOR,
+  LAYOUT_KEY,
+  type TensorLayout,
+} from "./arrow.ts";
 export * from "./ipc.ts";
+export * from "./errors.ts";
 export * from "./safetensors.ts";
 export { formatValue, renderTensorHtml, renderTensorText, tensorDisplayBundle } from "./display.ts";

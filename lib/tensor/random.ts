@@ -15,7 +15,11 @@ export class Rng {
   private s3: number;
   private spare: number | null = null;
 
-  /** @param seed any integer; equal seeds give equal streams */
+  /**
+   * Seeds the generator.
+   *
+   * @param seed any integer; equal seeds give equal streams
+   */
   constructor(seed: number) {
     if (!Number.isFinite(seed)) throw new RangeError(`Rng: Cannot seed with ${seed}: seed must be finite`);
     let x = (Math.trunc(seed) ^ 0x9e3779b9) >>> 0;

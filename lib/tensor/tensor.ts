@@ -13,12 +13,19 @@ export type DType = "f32" | "f64" | "f16" | "i8" | "u8" | "i32" | "u32";
 
 /** Maps each {@link DType} to the TypedArray that stores it. */
 export interface DTypeArrayMap {
+  /** IEEE-754 binary32. */
   f32: Float32Array;
+  /** IEEE-754 binary64. */
   f64: Float64Array;
+  /** IEEE-754 binary16, stored as raw bits (see f16.ts). */
   f16: Uint16Array;
+  /** Signed 8-bit integers. */
   i8: Int8Array;
+  /** Unsigned 8-bit integers (quantization codes). */
   u8: Uint8Array;
+  /** Signed 32-bit integers (token ids, group indices). */
   i32: Int32Array;
+  /** Unsigned 32-bit integers (packed code words). */
   u32: Uint32Array;
 }
 
@@ -109,6 +116,8 @@ export class Tensor<D extends DType = DType> {
   readonly data: DTypeArrayMap[D];
 
   /**
+   * Wraps (or allocates) row-major storage as a tensor of `shape`.
+   *
    * @param dtype element type
    * @param shape dimensions; their product must equal `data.length`
    * @param data storage; allocated zero-filled when omitted
@@ -152,6 +161,7 @@ export class Tensor<D extends DType = DType> {
     this.data[this.offset("set", index)] = value;
   }
 
+  /** Flat offset of a multi-index, bounds-checked (`fn` names the caller in errors). */
   private offset(fn: string, index: number[]): number {
     if (index.length !== this.shape.length) {
       throw new RangeError(

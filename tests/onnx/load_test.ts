@@ -2,7 +2,15 @@
 /** ONNX import: round trips, external data, and clear errors for damaged files. */
 import assert from "node:assert/strict";
 import { assertThrowsMessage } from "../_assert.ts";
-import { cloneModel, loadOnnx, OnnxFormatError, opsetVersion, parseOnnx, serializeOnnx } from "../../lib/onnx/load.ts";
+import {
+  cloneModel,
+  loadOnnx,
+  OnnxExternalDataError,
+  OnnxFormatError,
+  opsetVersion,
+  parseOnnx,
+  serializeOnnx,
+} from "../../lib/onnx/load.ts";
 import { floatTensorFromProto } from "../../lib/onnx/tensor_proto.ts";
 import { openSession } from "../../lib/onnx/session.ts";
 import { externalDataModel, mlpModel, randomInput } from "./_graphs.ts";
@@ -95,4 +103,104 @@ Deno.test("external data: rejected clearly from bytes, read from the file beside
 
 Deno.test("loadOnnx names a missing file", async () => {
   await assertThrowsMessage(() => loadOnnx("/nonexistent/model.onnx"), Error, "/nonexistent/model.onnx");
+});
+
+/** Writes model.onnx whose W1 lives at `location` (with `offset`/`length` overrides) into a fresh dir/model. */
+async function externalCase(
+  location: string,
+  fn: (dir: string, model: string, data: Uint8Array) => Promise<void>,
+  entries: Record<string, string> = {},
+): Promise<void> {
+  const { model, data } = externalDataModel(location);
+  const w1 = model.graph!.initializer.find((t) => t.name === "W1")!;
+  w1.externalData = w1.externalData!.map((e) => ({ key: e.key, value: entries[e.key] ?? e.value }));
+  const root = await Deno.makeTempDir();
+  try {
+    await Deno.mkdir(`${root}/model`);
+    await Deno.writeFile(`${root}/model/model.onnx`, serializeOnnx(model));
+    await fn(root, `${root}/model/model.onnx`, data);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+Deno.test("external data outside the model's directory is rejected, never read", async () => {
+  // ../../etc/hostname and a sibling file one level up.
+  await externalCase("../../../../../../etc/hostname", async (_root, model) => {
+    await assertThrowsMessage(() => loadOnnx(model), OnnxExternalDataError, "W1", "outside the model's directory");
+  });
+  await externalCase("../secret.bin", async (root, model, data) => {
+    await Deno.writeFile(`${root}/secret.bin`, data);
+    await assertThrowsMessage(() => loadOnnx(model), OnnxExternalDataError, "../secret.bin", "outside");
+  });
+  // Absolute paths, including a device file.
+  for (const location of ["/etc/hostname", "/dev/zero"]) {
+    await externalCase(location, async (_root, model) => {
+      await assertThrowsMessage(() => loadOnnx(model), OnnxExternalDataError, location, "relative path");
+    });
+  }
+});
+
+Deno.test("external data through a symlink escaping the directory, or at a non-regular file, is rejected", async () => {
+  await externalCase("w.bin", async (root, model, data) => {
+    await Deno.writeFile(`${root}/outside.bin`, data);
+    await Deno.symlink(`${root}/outside.bin`, `${root}/model/w.bin`);
+    await assertThrowsMessage(() => loadOnnx(model), OnnxExternalDataError, "outside.bin", "outside");
+  });
+  await externalCase("zero", async (root, model) => {
+    await Deno.symlink("/dev/zero", `${root}/model/zero`);
+    await assertThrowsMessage(() => loadOnnx(model), OnnxExternalDataError, "/dev/zero", "outside");
+  });
+  await externalCase("sub", async (root, model) => {
+    await Deno.mkdir(`${root}/model/sub`);
+    await assertThrowsMessage(() => loadOnnx(model), OnnxExternalDataError, "not a regular file");
+  });
+  // A FIFO inside the directory would block a read forever: it is not a regular file either.
+  await externalCase("pipe", async (root, model) => {
+    const made = await new Deno.Command("mkfifo", { args: [`${root}/model/pipe`] }).output();
+    assert.ok(made.success);
+    await assertThrowsMessage(() => loadOnnx(model), OnnxExternalDataError, "not a regular file");
+  });
+  // A symlink that stays inside is fine.
+  await externalCase("w.bin", async (root, model, data) => {
+    await Deno.mkdir(`${root}/model/blobs`);
+    await Deno.writeFile(`${root}/model/blobs/real.bin`, data);
+    await Deno.symlink(`${root}/model/blobs/real.bin`, `${root}/model/w.bin`);
+    const m = await loadOnnx(model);
+    assert.deepEqual(new Uint8Array(m.graph.initializer.find((t) => t.name === "W1")!.rawData!), new Uint8Array(data));
+  });
+});
+
+Deno.test("external data past the end of its file, mis-sized or over the limit is rejected", async () => {
+  await externalCase("w.bin", async (root, model, data) => {
+    await Deno.writeFile(`${root}/model/w.bin`, data);
+    await assertThrowsMessage(() => loadOnnx(model), OnnxExternalDataError, `${data.length} bytes`, "truncated");
+  }, { offset: "8" });
+  await externalCase("w.bin", async (root, model, data) => {
+    await Deno.writeFile(`${root}/model/w.bin`, data);
+    await assertThrowsMessage(() => loadOnnx(model), OnnxExternalDataError, "offset", "not a byte count");
+  }, { offset: "-8" });
+  await externalCase("w.bin", async (root, model, data) => {
+    await Deno.writeFile(`${root}/model/w.bin`, new Uint8Array(2 * data.length));
+    await assertThrowsMessage(() => loadOnnx(model), OnnxExternalDataError, "[24, 48] need 4608 bytes", "9216");
+  }, { length: String(2 * 4608) });
+  await externalCase("w.bin", async (root, model, data) => {
+    await Deno.writeFile(`${root}/model/w.bin`, data);
+    await assertThrowsMessage(
+      () => loadOnnx(model, { maxExternalBytes: 4096 }),
+      OnnxExternalDataError,
+      "limit of 4096 bytes",
+      "maxExternalBytes",
+    );
+    const m = await loadOnnx(model, { maxExternalBytes: data.length });
+    assert.equal(m.graph.initializer.find((t) => t.name === "W1")!.rawData!.length, data.length);
+  });
+});
+
+Deno.test("serializeOnnx returns a plain Uint8Array whose slice() is a copy", () => {
+  const bytes = serializeOnnx(mlpModel());
+  const copy = bytes.slice();
+  copy[0] = (copy[0]! + 1) & 0xff;
+  assert.notEqual(bytes[0], copy[0]);
+  assert.equal(Object.getPrototypeOf(bytes), Uint8Array.prototype);
 });
