@@ -39,6 +39,7 @@ export interface CerResult {
   errors: number;
   /** Σ reference length (code points). */
   referenceChars: number;
+  /** Number of lines compared. */
   lines: number;
   /** Share of lines read exactly. */
   lineAccuracy: number;

@@ -11,6 +11,7 @@ import type { OcrDictionary } from "./dictionary.ts";
 
 /** A decoded line. */
 export interface CtcDecoded {
+  /** The decoded text (collapsed repeats, blanks removed). */
   text: string;
   /** Kept classes, in order. */
   classes: number[];

@@ -11,10 +11,15 @@ import * as arrow from "apache-arrow";
 
 /** One rendered line. */
 export interface OcrLine {
+  /** Dataset split (`train` or `test`). */
   split: string;
+  /** The ground-truth text of the line. */
   text: string;
+  /** Font the line was rendered with. */
   font: string;
+  /** Image width in pixels. */
   width: number;
+  /** Image height in pixels. */
   height: number;
   /** u8 `[height, width]`, 255 = white. */
   pixels: Uint8Array;

@@ -23,7 +23,9 @@ import { evaluateOcr, ocrInput } from "./recognize.ts";
 
 /** One row of the table. */
 export interface OcrQuantRow {
+  /** Quantization recipe, or `fp32` for the unquantized model. */
   recipe: OnnxRecipe | "fp32";
+  /** Format id (e.g. `int4-g32-asym`), `fp32` for the reference row. */
   format: string;
   /**
    * Bits per weight in quantlab's accounting (`storageBits`: packed codes, f16 scales, zero
@@ -32,11 +34,15 @@ export interface OcrQuantRow {
   bitsPerWeight: number;
   /** Bits per weight of the QDQ ONNX export (UINT4/UINT8 codes, f32 scales, zero points). */
   qdqBitsPerWeight: number;
+  /** Character error rate on the test lines. */
   cer: number;
+  /** Share of test lines read exactly. */
   lineAccuracy: number;
   /** Seconds to quantize all weights (calibration excluded). */
   quantizeSeconds: number;
+  /** Test lines evaluated. */
   testLines: number;
+  /** Calibration lines used (0 when no recipe needs them). */
   calibrationLines: number;
 }
 
@@ -50,11 +56,15 @@ export const OCR_TABLE_SPECS: readonly IntSpec[] = [
 
 /** Options of {@link ocrQuantTable}. */
 export interface OcrQuantTableOptions {
+  /** Recipes to run (default `rtn`, `awq`, `gptq`). */
   recipes?: readonly OnnxRecipe[];
+  /** Formats to run (default {@link OCR_TABLE_SPECS}). */
   specs?: readonly IntSpec[];
+  /** Backend (default tsOps). */
   ops?: Ops;
   /** Precomputed calibration statistics (else computed from `calibration`). */
   stats?: Map<string, WeightStats>;
+  /** Called with each row as soon as it is measured. */
   onRow?: (row: OcrQuantRow) => void;
 }
 

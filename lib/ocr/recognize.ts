@@ -58,7 +58,9 @@ export function ocrInput(line: OcrLine, height = OCR_HEIGHT): Tensor<"f32"> {
 
 /** A recognizer ready to read lines. */
 export interface OcrRecognizer {
+  /** Recognizes one line: greedy CTC text and its mean step probability. */
   read(line: OcrLine): Promise<{ text: string; confidence: number }>;
+  /** Frees the onnxruntime session. */
   release(): Promise<void>;
 }
 
@@ -79,7 +81,9 @@ export async function openRecognizer(model: OnnxModel | Uint8Array, dict: OcrDic
 
 /** Result of {@link evaluateOcr}. */
 export interface OcrEvalResult extends CerResult {
+  /** Recognized text of each line, in order. */
   predictions: string[];
+  /** Wall seconds of the evaluation. */
   seconds: number;
 }
 

@@ -25,7 +25,10 @@ export interface OnnxExportReport {
   weightCount: number;
   /** Bytes storing those weights (codes, scales, zero points, column scales, f32 fallbacks). */
   weightBytes: number;
-  /** `8 · weightBytes / weightCount`. */
+  /**
+   * File bits per weight, `8 · weightBytes / weightCount`: a file size (byte-aligned tensors, the
+   * dtypes ONNX offers, f32 fallbacks), not the format's exact stored bits (`storageBits`).
+   */
   bitsPerWeight: number;
   /** Per weight: how it was stored and its bytes. */
   layers: { name: string; storage: string; elements: number; bytes: number }[];

@@ -3,8 +3,8 @@
  * Calibration for ONNX weights: run calibration inputs through onnxruntime-web with each
  * weight's activation input exposed as an extra graph output, turn each captured activation
  * into the layer's input matrix X `[tokens, cols]` (per conv group), and accumulate what the
- * quantizers need: the GPTQ Hessian `H = 2XᵀX/N` (f64), mean |X| per column (AWQ) and the
- * token count.
+ * quantizers need with the activation capture of lib/calib (`ActivationCapture.add`): the GPTQ
+ * Hessian `H = 2XᵀX/N` (f64), mean |X| per column (AWQ) and the token count.
  *
  * Inputs become X as follows:
  * - MatMul: activation `[..., K]` → `[Π..., K]`;
@@ -19,9 +19,10 @@
  * @module
  */
 import { Tensor } from "../tensor/tensor.ts";
-import { HessianAccumulator } from "../calib/hessian.ts";
+import { ActivationCapture } from "../calib/activation_capture.ts";
+import { meanAbsAccumulator } from "../calib/accumulators/mean_abs.ts";
+import { xtxAccumulator } from "../calib/accumulators/xtx.ts";
 import type { Ops } from "../ops/ops.ts";
-import { tsOps } from "../ops/ts/mod.ts";
 import type { OnnxModel } from "./load.ts";
 import { type OnnxFeed, openSession } from "./session.ts";
 import type { OnnxWeight } from "./weights.ts";
@@ -134,7 +135,9 @@ export interface GroupStats {
 
 /** Calibration statistics of one weight: one entry per conv group. */
 export interface WeightStats {
+  /** The weight the statistics belong to. */
   weight: OnnxWeight;
+  /** Statistics of each conv group (one entry for MatMul/Gemm). */
   groups: GroupStats[];
 }
 
@@ -162,19 +165,20 @@ export async function calibrateOnnx(
   options: CalibrateOptions = {},
 ): Promise<Map<string, WeightStats>> {
   if (feeds.length === 0) throw new RangeError("calibrateOnnx: Cannot calibrate on 0 inputs: give at least one feed");
-  const ops = options.ops ?? tsOps;
   const names = [...new Set(weights.flatMap((w) => w.inputs))];
   const session = await openSession(model, { extraOutputs: names });
-  const acc = new Map(weights.map((w) => [w.name, {
-    H: Array.from({ length: w.groups }, () => new HessianAccumulator(w.cols, { ops })),
-    abs: Array.from({ length: w.groups }, () => new Float64Array(w.cols)),
-    tokens: new Array<number>(w.groups).fill(0),
-  }]));
+  // One captured input per (weight, conv group); JSON keys cannot collide whatever the names.
+  const key = (w: OnnxWeight, g: number) => JSON.stringify([w.name, g]);
+  const capture = new ActivationCapture(
+    weights.flatMap((w) => Array.from({ length: w.groups }, (_, g) => key(w, g))),
+    { hessian: xtxAccumulator(), meanAbs: meanAbsAccumulator() },
+    options.ops ? { ops: options.ops } : {},
+  );
   try {
     for (let f = 0; f < feeds.length; f++) {
       const outs = await session.run(feeds[f] as Record<string, OnnxFeed>, names);
+      capture.beginPass();
       for (const w of weights) {
-        const a = acc.get(w.name)!;
         for (const input of w.inputs) {
           const act = outs.get(input);
           if (!act) {
@@ -183,14 +187,7 @@ export async function calibrateOnnx(
             );
           }
           const Xs = layerInputs(w, act);
-          for (let g = 0; g < Xs.length; g++) {
-            const X = Xs[g] as Tensor<"f32">, abs = a.abs[g] as Float64Array, cols = w.cols;
-            for (let t = 0, i = 0; t < (X.shape[0] as number); t++) {
-              for (let j = 0; j < cols; j++, i++) abs[j] = (abs[j] as number) + Math.abs(X.data[i] as number);
-            }
-            a.tokens[g] = (a.tokens[g] as number) + (X.shape[0] as number);
-            await (a.H[g] as HessianAccumulator).addBatch(X);
-          }
+          for (let g = 0; g < Xs.length; g++) await capture.add(key(w, g), Xs[g] as Tensor<"f32">);
         }
       }
       options.onProgress?.(f + 1, feeds.length);
@@ -198,17 +195,11 @@ export async function calibrateOnnx(
   } finally {
     await session.release();
   }
+  const stats = capture.results();
   const out = new Map<string, WeightStats>();
   for (const w of weights) {
-    const a = acc.get(w.name)!;
-    out.set(w.name, {
-      weight: w,
-      groups: a.H.map((h, g) => ({
-        hessian: h.hessian,
-        meanAbs: (a.abs[g] as Float64Array).map((v) => v / (a.tokens[g] as number)),
-        tokens: a.tokens[g] as number,
-      })),
-    });
+    const groups = Array.from({ length: w.groups }, (_, g) => stats.get(key(w, g))!);
+    out.set(w.name, { weight: w, groups });
   }
   return out;
 }

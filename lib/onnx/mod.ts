@@ -4,15 +4,30 @@
  * weights of its MatMul, Gemm and Conv nodes, calibrate them by running onnxruntime-web with
  * the layers' inputs exposed, quantize them with the project's recipes (RTN, AWQ, GPTQ), and
  * export a fake-quantized f32 model, a QDQ model (`DequantizeLinear`, INT8/INT4, per-channel
- * or blocked) or a `MatMulNBits` model, with file size and bits per weight.
+ * or blocked) or a `MatMulNBits` model, with file size and file bits per weight, and evaluate an
+ * exported causal LM in onnxruntime-web ({@link openOnnxLm}).
+ *
+ * This is the `@quantlab/quantlab/onnx` entry point: the root `mod.ts` does not re-export it, so
+ * that importing quantlab does not load onnxruntime.
  *
  * Convention: quantlab weights are `[out, in]`; ONNX MatMul weights are `[K, N]` = `[in, out]`
  * and are transposed on the way in and out (weights.ts).
  *
  * @module
  */
-export { DataType, type Int64, ModelProtoType, toNum } from "./proto.ts";
-export type { GraphProto, ModelProto, NodeProto, TensorProto } from "./proto.ts";
+export { AttrType, DataType, type Int64, ModelProtoType, toNum } from "./proto.ts";
+export type {
+  AttributeProto,
+  DimensionProto,
+  GraphProto,
+  ModelProto,
+  NodeProto,
+  OpsetProto,
+  StringEntry,
+  TensorProto,
+  TypeProto,
+  ValueInfoProto,
+} from "./proto.ts";
 export * from "./load.ts";
 export * from "./tensor_proto.ts";
 export * from "./weights.ts";
@@ -26,3 +41,4 @@ export * from "./export_qdq.ts";
 export * from "./export_matmulnbits.ts";
 export * from "./match.ts";
 export * from "./llama.ts";
+export * from "../eval/onnx_lm.ts";

@@ -40,8 +40,11 @@ export type OnnxRecipe = "rtn" | "awq" | "gptq";
 
 /** A quantized ONNX weight. */
 export interface OnnxQuantized {
+  /** The weight quantized. */
   weight: OnnxWeight;
+  /** Recipe used. */
   recipe: OnnxRecipe;
+  /** Format used. */
   spec: IntSpec;
   /** Packed codes and parameters on `[rows, colsPadded]` (`colScale` for AWQ). */
   q: IntQuantized;
@@ -51,7 +54,9 @@ export interface OnnxQuantized {
 
 /** Options of {@link quantizeOnnxWeight}. */
 export interface OnnxQuantizeOptions {
+  /** Recipe: `rtn`, `awq` (activation-aware scales) or `gptq` (needs Hessians from calibration). */
   recipe: OnnxRecipe;
+  /** Integer format (bits, group size, symmetry). */
   spec: IntSpec;
   /** Backend (default tsOps). */
   ops?: Ops;

@@ -16,10 +16,13 @@ export type OnnxFeed = Tensor<"f32"> | { int64: Tensor<"i32"> };
 
 /** An open onnxruntime-web session. */
 export interface OnnxSession {
+  /** The graph's input names. */
   readonly inputNames: readonly string[];
+  /** The graph's output names. */
   readonly outputNames: readonly string[];
   /** Runs the model; returns the f32 outputs (all outputs, or those named). */
   run(feeds: Record<string, OnnxFeed>, outputs?: readonly string[]): Promise<Map<string, Tensor<"f32">>>;
+  /** Frees the session. */
   release(): Promise<void>;
 }
 

@@ -28,10 +28,13 @@ export type WeightOp = "MatMul" | "Gemm" | "Conv";
 export interface ConvGeometry {
   /** Kernel `[kh, kw]`. */
   kernel: [number, number];
+  /** Strides `[sh, sw]`. */
   strides: [number, number];
   /** `[top, left, bottom, right]`. */
   pads: [number, number, number, number];
+  /** Dilations `[dh, dw]`. */
   dilations: [number, number];
+  /** Number of groups (input and output channels split into `group` independent convolutions). */
   group: number;
 }
 
@@ -41,6 +44,7 @@ export interface OnnxWeight {
   name: string;
   /** Where the data lives. */
   source: "initializer" | "constant";
+  /** The op type consuming it. */
   op: WeightOp;
   /** Consuming node names (≥ 1). */
   nodes: string[];

@@ -33,7 +33,9 @@
  * @module
  */
 export * from "./spec.ts";
+export * from "./stored_bits.ts";
 export * from "./minmax.ts";
+export * from "./group_params.ts";
 export * from "./rtn.ts";
 export * from "./quantized_tensor.ts";
 export * from "./minifloat.ts";

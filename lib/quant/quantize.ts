@@ -86,8 +86,8 @@ export function buildQuantized(
     shape: [rows, cols] as [number, number],
     codes: pack(codes, container),
     scale: params.scale,
-    // Dense accounting whenever the u32 packing pads (3 bits: 10 per word; 5–7 bits: 8-bit containers).
-    ...(32 % bits !== 0 || bits < container ? { codeBits: bits } : {}),
+    // Logical width when the container is wider (5–7 bits in 8-bit containers); storageBits counts it densely.
+    ...(bits < container ? { codeBits: bits } : {}),
     ...(spec.format === "mx" ? { scaleBits: 8 } : {}),
     ...(extra.colScale ? { colScale: extra.colScale } : {}),
   };

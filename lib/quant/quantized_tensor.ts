@@ -16,6 +16,7 @@
 import { Tensor } from "../tensor/tensor.ts";
 import type { PackedCodes } from "../ops/ops.ts";
 import { pack, unpack } from "../ops/ts/pack.ts";
+import { SCALE_BITS, storedBits, type StoredLayout } from "./stored_bits.ts";
 
 /** Fields common to every quantized tensor. */
 export interface QuantizedBase {
@@ -32,9 +33,9 @@ export interface QuantizedBase {
   /** Bits used to store each scale (16 for f16 storage, the accounting default; 8 for MX E8M0). */
   scaleBits?: number;
   /**
-   * Logical bits per code when the in-memory packing wastes bits (6 for FP6 or int6 codes held
-   * in 8-bit words; 3 for 3-bit codes packed 10 per u32): storage is then accounted as the
-   * dense bitstream an exporter writes (GPTQ packs 32 3-bit codes into 3 words).
+   * Logical bits per code when it differs from the packing width `codes.bits` (6 for FP6 or int6
+   * codes held in 8-bit words). Storage always counts codes as a dense bitstream of this width
+   * (default `codes.bits`), as an exporter writes it (GPTQ packs 32 3-bit codes into 3 words).
    */
   codeBits?: number;
   /** f32 `[cols]` per-column scale multiplying every dequantized column (SINQ's dual scale). */
@@ -127,25 +128,72 @@ export function dequantize(q: QuantizedTensor): Tensor<"f32"> {
   return new Tensor("f32", [rows, cols], out);
 }
 
-/**
- * Exact storage in bits: packed code words (or a dense `codeBits` bitstream), scales
- * (`scaleBits`, default 16), zeros for asymmetric integer formats (`zeroBits`, default the
- * code width), the group index (32 bits per column) if any, a per-column scale (16 bits per
- * column) if any, and a stored codebook's levels (16 bits each).
- */
-export function storageBits(q: QuantizedTensor): number {
-  const [rows, cols] = q.shape;
-  const params = q.scale.size;
-  const codeBits = q.codeBits !== undefined ? Math.ceil((rows * cols * q.codeBits) / 32) * 32 : q.codes.words.size * 32;
-  let bits = codeBits + params * (q.scaleBits ?? 16);
-  if (q.kind === "int" && !q.symmetric) bits += params * (q.zeroBits ?? q.codeBits ?? q.codes.bits);
-  if (q.groupIndex) bits += cols * 32;
-  if (q.colScale) bits += cols * 16;
-  if (q.kind === "codebook" && !q.implicitLevels) bits += q.levels.length * 16;
-  return bits;
+/** True when `groupIndex` is absent or equals the default `floor(j / (cols / G))` (nothing to store). */
+function trivialGroupIndex(q: QuantizedTensor): boolean {
+  if (!q.groupIndex) return true;
+  const G = q.scale.shape[1] as number;
+  for (let j = 0; j < q.shape[1]; j++) {
+    if (q.groupIndex[j] !== Math.floor(j / (q.shape[1] / G))) return false;
+  }
+  return true;
 }
 
-/** Bits per weight: {@link storageBits} over the number of weights. */
+/**
+ * The stored parts of a packed tensor (see stored_bits.ts): codes at their logical width
+ * (`codeBits`, else the packing width) as a dense bitstream, scales (`scaleBits`, default 16),
+ * zeros of asymmetric integer tensors (`zeroBits`, default the code width), a non-trivial group
+ * index (int32 per column), a per-column scale (f16 per column), a stored codebook's levels.
+ *
+ * @param q the packed tensor
+ * @returns counts and widths of what is stored
+ */
+export function quantizedLayout(q: QuantizedTensor): StoredLayout {
+  const [rows, cols] = q.shape;
+  const codeBits = q.codeBits ?? q.codes.bits;
+  const asymInt = q.kind === "int" && !q.symmetric;
+  return {
+    weights: rows * cols,
+    codeBits,
+    scales: q.scale.size,
+    scaleBits: q.scaleBits ?? SCALE_BITS,
+    zeros: asymInt ? q.zero.size : 0,
+    zeroBits: asymInt ? (q.zeroBits ?? codeBits) : 0,
+    groupIndex: trivialGroupIndex(q) ? 0 : cols,
+    colScales: q.colScale ? cols : 0,
+    levels: q.kind === "codebook" && !q.implicitLevels ? q.levels.length : 0,
+  };
+}
+
+/**
+ * Exact stored bits of a packed tensor: {@link storedBits} of {@link quantizedLayout}, the one
+ * definition also behind `bitsPerWeight(spec, cols, rows)` (no 32-bit word rounding: GPTQ's 3-bit
+ * codes, held 10 per u32 in memory, count as 3 bits each).
+ *
+ * @param q the packed tensor
+ * @returns total stored bits
+ *
+ * @example int3 per channel: 3 + (16 + 3)/cols bits per weight
+ * ```ts
+ * import { intQuantized, storageBits } from "./quantized_tensor.ts";
+ * import { Tensor } from "../tensor/tensor.ts";
+ * import assert from "node:assert/strict";
+ * const codes = new Tensor("u8", [2, 64], new Uint8Array(128).fill(5));
+ * const scale = new Tensor("f32", [2, 1], new Float32Array([0.1, 0.2]));
+ * const zero = new Tensor("f32", [2, 1], new Float32Array([3, 4]));
+ * const q = intQuantized("int3-ch-asym", codes, 3, { scale, zero, symmetric: false });
+ * assert.equal(storageBits(q), 2 * 64 * 3 + 2 * (16 + 3));
+ * ```
+ */
+export function storageBits(q: QuantizedTensor): number {
+  return storedBits(quantizedLayout(q));
+}
+
+/**
+ * Bits per weight: {@link storageBits} over the number of weights.
+ *
+ * @param q the packed tensor
+ * @returns stored bits per weight
+ */
 export function quantizedBitsPerWeight(q: QuantizedTensor): number {
   return storageBits(q) / (q.shape[0] * q.shape[1]);
 }

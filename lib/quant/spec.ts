@@ -12,11 +12,13 @@
  *
  * Granularity (every spec but MX): `groupSize` columns per group along the row, 0 for one
  * group per row (per-channel for weights, per-token for activations), `perTensor: true` for
- * one parameter set for the whole tensor. Scales are accounted as f16 (16 bits), asymmetric
- * integer zeros as `bits`, MX shared exponents as E8M0 (8 bits).
+ * one parameter set for the whole tensor. Stored bits ({@link bitsPerWeight}, defined in
+ * stored_bits.ts): dense codes, f16 scales, asymmetric integer zeros at `bits`, MX shared
+ * exponents as E8M0 (8 bits).
  *
  * @module
  */
+import { MX_SCALE_BITS, SCALE_BITS, storedBits, type StoredLayout } from "./stored_bits.ts";
 
 /** An integer weight/activation quantization format. */
 export interface IntSpec {
@@ -252,29 +254,54 @@ export function parseQuantSpec(id: string): QuantSpec {
 }
 
 /**
- * Bits per weight of a format: codes plus per-group parameters — f16 scales (16 bits), for
- * asymmetric integers a `bits`-wide zero (the GPTQ packed layout), for MX an 8-bit shared
- * exponent per block, for a custom codebook its f16 table spread over the tensor.
+ * The stored parts of a `[rows, cols]` weight in format `spec` (see stored_bits.ts): dense
+ * codes, f16 scales (MX: 8-bit shared exponents), code-width zeros for asymmetric integers, a
+ * custom codebook's f16 table; no `g_idx` and no per-column scale (those depend on the method).
+ *
+ * @param spec the format
+ * @param rows rows of W (out features)
+ * @param cols row length (in features)
+ * @returns counts and widths of what is stored
+ * @throws {RangeError} on bits out of range or a group size that does not divide `cols`
+ */
+export function specLayout(spec: QuantSpec, rows: number, cols: number): StoredLayout {
+  const { R, G } = paramGrid("specLayout", spec, rows, cols);
+  const bits = codeBits(spec);
+  const asymInt = spec.format === "int" && !spec.symmetric;
+  const custom = spec.format === "codebook" && spec.name !== "nf4" && spec.name !== "nf3";
+  return {
+    weights: rows * cols,
+    codeBits: bits,
+    scales: R * G,
+    scaleBits: spec.format === "mx" ? MX_SCALE_BITS : SCALE_BITS,
+    zeros: asymInt ? R * G : 0,
+    zeroBits: asymInt ? bits : 0,
+    groupIndex: 0,
+    colScales: 0,
+    levels: custom ? (spec.levels?.length ?? 0) : 0,
+  };
+}
+
+/**
+ * Bits per weight of a format: {@link storedBits} of {@link specLayout} over rows·cols, i.e.
+ * codes plus per-group parameters, exactly as `storageBits` counts a packed tensor of the same
+ * format (no 32-bit word rounding: int3 per channel is 3 + 19/cols, not 3.2 + 19/cols).
  *
  * @param spec the format
  * @param cols row length (columns of W)
  * @param rows rows of W: needed for per-tensor parameters and custom codebook tables (default 1)
+ * @returns stored bits per weight
+ * @throws {RangeError} on bits out of range or a group size that does not divide `cols`
  *
  * @example
  * ```ts
  * import { bitsPerWeight } from "./spec.ts";
  * import assert from "node:assert/strict";
  * assert.equal(bitsPerWeight({ format: "int", bits: 4, groupSize: 128, symmetric: false }, 4096), 4 + 20 / 128);
+ * assert.equal(bitsPerWeight({ format: "int", bits: 3, groupSize: 0, symmetric: false }, 4096), 3 + 19 / 4096);
  * assert.equal(bitsPerWeight({ format: "mx", element: "e2m1" }, 4096), 4.25);
  * ```
  */
 export function bitsPerWeight(spec: QuantSpec, cols: number, rows = 1): number {
-  const bits = codeBits(spec);
-  if (spec.format === "mx") return bits + 8 / (spec.blockSize ?? MX_BLOCK_SIZE);
-  const perGroup = spec.perTensor ? rows * cols : spec.groupSize === 0 ? cols : spec.groupSize;
-  const paramBits = 16 + (spec.format === "int" && !spec.symmetric ? spec.bits : 0);
-  const table = spec.format === "codebook" && spec.name !== "nf4" && spec.name !== "nf3"
-    ? 16 * (spec.levels?.length ?? 0) / (rows * cols)
-    : 0;
-  return bits + paramBits / perGroup + table;
+  return storedBits(specLayout(spec, rows, cols)) / (rows * cols);
 }
