@@ -1,88 +1,49 @@
 // SPDX-License-Identifier: MIT
 /**
  * The building blocks of a Llama-family decoder on the CPU, written as plain loops over
- * row-major f32 data: RMSNorm (per row and per head), bias addition, causal softmax attention
- * scores with an optional sliding window, SwiGLU. Rotary embeddings live in `rope.ts`; linear
- * layers go through `ops.matmul`.
+ * row-major f32 data: RMSNorm (per row and per head), bias addition, SwiGLU, the residual
+ * addition. Each writes into a caller's buffer (`out`, or in place) when given one, so the
+ * forward pass reuses its memory. Rotary embeddings live in `rope.ts`, attention in
+ * `_attention.ts`; linear layers go through `ops.matmul`.
  *
  * Symbols: T tokens of one sequence, d hidden size, hd head dimension.
  *
  * @module
  */
 import { Tensor } from "../tensor/tensor.ts";
+import { fastExp } from "./_fast_math.ts";
+import { simdKernels } from "./_simd_kernels.ts";
 
 /**
  * RMSNorm, as Hugging Face Llama: `x · rsqrt(mean(x²) + eps) · weight`, per row.
  * @param x f32 `[tokens, d]`
  * @param weight f32 `[d]`, or undefined when the scale was folded into the next linear
- * @returns f32 `[tokens, d]`
+ * @param eps the model's rms_norm_eps
+ * @param out f32 `[tokens, d]` to write into (may be x itself: each row is read before it is
+ *   written) instead of a new tensor
+ * @returns f32 `[tokens, d]` (`out` when given)
  */
-export function rmsNorm(x: Tensor<"f32">, weight: Tensor<"f32"> | undefined, eps: number): Tensor<"f32"> {
+export function rmsNorm(
+  x: Tensor<"f32">,
+  weight: Tensor<"f32"> | undefined,
+  eps: number,
+  out?: Tensor<"f32">,
+): Tensor<"f32"> {
   const [n, d] = x.shape as [number, number];
-  const out = new Float32Array(n * d);
-  const src = x.data, w = weight?.data;
+  if (out && out.size !== n * d) {
+    throw new TypeError(`rmsNorm: Cannot write ${n}×${d} values into 'out' of ${out.size} elements`);
+  }
+  const result = out ?? new Tensor("f32", [n, d]);
+  const dst = result.data, src = x.data, w = weight?.data;
   for (let r = 0; r < n; r++) {
     let ss = 0;
     const o = r * d;
     for (let j = 0; j < d; j++) ss += (src[o + j] as number) ** 2;
     const inv = Math.fround(1 / Math.sqrt(ss / d + eps));
-    if (w) { for (let j = 0; j < d; j++) out[o + j] = Math.fround((src[o + j] as number) * inv) * (w[j] as number); }
-    else for (let j = 0; j < d; j++) out[o + j] = (src[o + j] as number) * inv;
+    if (w) { for (let j = 0; j < d; j++) dst[o + j] = Math.fround((src[o + j] as number) * inv) * (w[j] as number); }
+    else for (let j = 0; j < d; j++) dst[o + j] = (src[o + j] as number) * inv;
   }
-  return new Tensor("f32", [n, d], out);
-}
-
-/**
- * Gathers head h of `[T, nHeads·hd]` into a contiguous `[T, hd]` block of `dst` at `dstOffset`.
- */
-export function gatherHead(
-  src: Float32Array,
-  T: number,
-  width: number,
-  h: number,
-  headDim: number,
-  dst: Float32Array,
-  dstOffset: number,
-): void {
-  for (let p = 0; p < T; p++) {
-    dst.set(src.subarray(p * width + h * headDim, p * width + (h + 1) * headDim), dstOffset + p * headDim);
-  }
-}
-
-/**
- * In place: scale, causal mask (optionally a sliding window) and row softmax of attention
- * scores `[T, T]` (f64 sums). Row p keeps columns j with p − window < j ≤ p (transformers'
- * `sliding_window_overlay`: `kv_idx > q_idx − sliding_window`), all j ≤ p without a window.
- *
- * @param scores f32 holding `[T, T]` at `offset`, modified in place
- * @param offset start of this head's scores
- * @param T tokens
- * @param scale multiplier of the scores (hd^−½)
- * @param window sliding window W, or null for full causal attention
- */
-export function causalSoftmax(
-  scores: Float32Array,
-  offset: number,
-  T: number,
-  scale: number,
-  window: number | null = null,
-): void {
-  for (let p = 0; p < T; p++) {
-    const o = offset + p * T;
-    const first = window === null ? 0 : Math.max(0, p - window + 1);
-    let max = -Infinity;
-    for (let j = first; j <= p; j++) max = Math.max(max, (scores[o + j] as number) * scale);
-    let sum = 0;
-    for (let j = first; j <= p; j++) {
-      const e = Math.exp((scores[o + j] as number) * scale - max);
-      scores[o + j] = e;
-      sum += e;
-    }
-    const inv = 1 / sum;
-    for (let j = 0; j < first; j++) scores[o + j] = 0;
-    for (let j = first; j <= p; j++) scores[o + j] = (scores[o + j] as number) * inv;
-    for (let j = p + 1; j < T; j++) scores[o + j] = 0;
-  }
+  return result;
 }
 
 /**
@@ -108,20 +69,52 @@ export function addBias(y: Tensor<"f32">, bias: Tensor<"f32">): void {
  * @param eps the model's rms_norm_eps
  */
 export function headRmsNorm(x: Tensor<"f32">, weight: Tensor<"f32">, eps: number): void {
-  const hd = weight.size;
-  const normed = rmsNorm(new Tensor("f32", [x.size / hd, hd], x.data), weight, eps); // [rows·heads, hd]
-  x.data.set(normed.data);
+  const heads = new Tensor("f32", [x.size / weight.size, weight.size], x.data); // [rows·heads, hd], same memory
+  rmsNorm(heads, weight, eps, heads);
 }
 
-/** SwiGLU: silu(gate) ⊙ up, elementwise; both f32 `[tokens, ffn]`. */
-export function swiglu(gate: Tensor<"f32">, up: Tensor<"f32">): Tensor<"f32"> {
-  const g = gate.data, u = up.data;
-  const out = new Float32Array(g.length);
-  for (let i = 0; i < g.length; i++) {
-    const x = g[i] as number;
-    out[i] = (x / (1 + Math.exp(-x))) * (u[i] as number);
+/** Elements per SIMD SwiGLU call (two chunks fit the kernels' first 64 KiB page). */
+const SWIGLU_CHUNK = 8192;
+
+/**
+ * SwiGLU: `silu(gate) ⊙ up = gate / (1 + e^−gate) · up`, elementwise: 4 lanes at a time in the
+ * WebAssembly SIMD kernel where available (`_simd_kernels.ts`), else (and for a tail of fewer
+ * than 4) with {@link fastExp}.
+ * @param gate f32 `[tokens, ffn]`
+ * @param up f32 `[tokens, ffn]`
+ * @param out f32 of the same size to write into (may be gate or up) instead of a new tensor
+ * @returns f32 `[tokens, ffn]` (`out` when given)
+ */
+export function swiglu(gate: Tensor<"f32">, up: Tensor<"f32">, out?: Tensor<"f32">): Tensor<"f32"> {
+  if (up.size !== gate.size || (out && out.size !== gate.size)) {
+    throw new TypeError(
+      `swiglu: Cannot combine gate of ${gate.size}, up of ${up.size}${
+        out ? ` into 'out' of ${out.size}` : ""
+      } elements: sizes must match`,
+    );
   }
-  return new Tensor("f32", gate.shape, out);
+  const result = out ?? new Tensor("f32", gate.shape);
+  const g = gate.data, u = up.data, y = result.data;
+  const simd = simdKernels();
+  let done = 0;
+  if (simd) {
+    // chunks through the kernels' memory: [gate chunk | up chunk], result over the gate chunk
+    simd.reserve(2 * SWIGLU_CHUNK);
+    const mem = simd.f32, n4 = g.length & ~3;
+    for (; done < n4; done += SWIGLU_CHUNK) {
+      const len = Math.min(SWIGLU_CHUNK, n4 - done);
+      mem.set(g.subarray(done, done + len), 0);
+      mem.set(u.subarray(done, done + len), SWIGLU_CHUNK);
+      simd.swiglu(0, 4 * SWIGLU_CHUNK, len);
+      y.set(mem.subarray(0, len), done);
+    }
+    done = n4;
+  }
+  for (let i = done; i < g.length; i++) {
+    const x = g[i] as number;
+    y[i] = (x / (1 + fastExp(-x))) * (u[i] as number);
+  }
+  return result;
 }
 
 /** In place a += b (residual connection). */

@@ -11,6 +11,14 @@
  *
  * Shapes: B sequences of T tokens are processed together as hidden `[B·T, d]`.
  *
+ * Memory: a block's temporaries (normed input, q/k/v, attention output, gate/up) live in a
+ * {@link Workspace} the model keeps for its next call (one per concurrent call), the residual
+ * stream is updated in place (`h += o_proj(·)` and `h += down_proj(·)` are sgemms with beta = 1),
+ * and attention runs per query block without a `[B·H, T, T]` scores tensor (`_attention.ts`).
+ * Tensors a hook can see are never reused: with a `linearInput` hook the linear inputs are fresh
+ * arrays, with a `queryKey` hook q and k are, and `blockOutput` gets a residual stream that no
+ * later block changes.
+ *
  * A model may hold only some weights: the streaming pipeline builds one per decoder layer.
  * `embed` reads only `model.embed_tokens`, `block(l)` only layer l's tensors, `head` only
  * `model.norm` and `lm_head` (or the tied embedding).
@@ -20,8 +28,10 @@
 import { formatShape, Tensor } from "../tensor/tensor.ts";
 import type { Ops } from "../ops/ops.ts";
 import { attentionWindow, hasBias, type LlamaConfig } from "./config.ts";
-import { addBias, addInPlace, causalSoftmax, gatherHead, headRmsNorm, rmsNorm, swiglu } from "./layers.ts";
+import { Workspace } from "../ops/workspace.ts";
+import { addBias, headRmsNorm, rmsNorm, swiglu } from "./layers.ts";
 import { applyRope, ropeInvFreq, type RopeTables, ropeTables } from "./rope.ts";
+import { causalAttention } from "./_attention.ts";
 
 /** Hooks into the forward pass (all optional). */
 export interface ForwardHooks {
@@ -52,10 +62,20 @@ export interface ForwardHooks {
 
 /** Options of a forward call. */
 export interface ForwardOptions {
+  /** Capture/transform hooks called inside the forward pass (activation capture, fake-quantized activations). */
   hooks?: ForwardHooks;
   /** Backend override for this call (default: the model's). */
   ops?: Ops;
+  /**
+   * {@link LlamaModel.block} may update `hidden` in place and return it instead of a new tensor
+   * (default false; `forward` sets it for its own residual stream). Ignored when a `blockOutput`
+   * hook is present, so what that hook receives is never changed by a later block.
+   */
+  inPlace?: boolean;
 }
+
+/** Where a block's temporaries go: workspace slots, or fresh arrays for tensors hooks can keep. */
+type Alloc = (slot: string, rows: number, cols: number, visible: boolean) => Tensor<"f32">;
 
 /** A loaded Llama-family model. Immutable: transforms return new models. */
 export class LlamaModel {
@@ -69,7 +89,10 @@ export class LlamaModel {
   readonly source: string;
   private ropeCache = new Map<number, RopeTables>();
   private invFreq: Float32Array | undefined;
+  /** Idle workspaces of finished calls (a call takes one, or a new one when calls overlap). */
+  private scratch: Workspace[] = [];
 
+  /** Wraps parsed config, f32 weights by Hugging Face name, the default backend and a source label (no copies). */
   constructor(config: LlamaConfig, weights: ReadonlyMap<string, Tensor<"f32">>, ops: Ops, source = "memory") {
     this.config = config;
     this.weights = weights;
@@ -131,11 +154,41 @@ export class LlamaModel {
    * `.weight`), calling the `linearInput` hook first.
    */
   async linear(name: string, X: Tensor<"f32">, options: ForwardOptions = {}): Promise<Tensor<"f32">> {
+    return await this.project(name, X, options);
+  }
+
+  /**
+   * {@link LlamaModel.linear} into `out` when given: `out = X·Wᵀ (+ b)`, or with `accumulate`
+   * `out += X·Wᵀ (+ b)` (sgemm with beta = 1: the residual connection without a temporary).
+   */
+  private async project(
+    name: string,
+    X: Tensor<"f32">,
+    options: ForwardOptions,
+    out?: Tensor<"f32">,
+    accumulate = false,
+  ): Promise<Tensor<"f32">> {
     const replaced = await options.hooks?.linearInput?.(name, X);
     const input = replaced ?? X;
-    const y = await (options.ops ?? this.ops).matmul(input, this.weight(`${name}.weight`), { transB: true });
+    const W = this.weight(`${name}.weight`);
+    const y = await (options.ops ?? this.ops).matmul(input, W, { transB: true, out, beta: accumulate ? 1 : 0 });
     if (hasBias(this.config, name)) addBias(y, this.weight(`${name}.bias`));
     return y;
+  }
+
+  /**
+   * Runs `fn` with a workspace from this model's pool and an allocator over it that gives fresh
+   * arrays for tensors a hook can see (`visible`; see the module doc).
+   */
+  private async withScratch<T>(fn: (alloc: Alloc, ws: Workspace) => Promise<T>): Promise<T> {
+    const ws = this.scratch.pop() ?? new Workspace();
+    const alloc: Alloc = (slot, rows, cols, visible) =>
+      new Tensor("f32", [rows, cols], visible ? new Float32Array(rows * cols) : ws.f32(slot, rows * cols));
+    try {
+      return await fn(alloc, ws);
+    } finally {
+      this.scratch.push(ws);
+    }
   }
 
   /**
@@ -160,16 +213,22 @@ export class LlamaModel {
         } with seqLen ${seqLen}: expected [B·${seqLen}, ${c.hiddenSize}]`,
       );
     }
-    const p = `model.layers.${layer}`;
-    const h = new Tensor("f32", hidden.shape, hidden.data.slice());
-    const xAttn = rmsNorm(h, this.weights.get(`${p}.input_layernorm.weight`), c.rmsNormEps);
-    const attn = await this.attention(layer, xAttn, seqLen, options);
-    addInPlace(h, await this.linear(`${p}.self_attn.o_proj`, attn, options));
-    const xMlp = rmsNorm(h, this.weights.get(`${p}.post_attention_layernorm.weight`), c.rmsNormEps);
-    const gate = await this.linear(`${p}.mlp.gate_proj`, xMlp, options);
-    const up = await this.linear(`${p}.mlp.up_proj`, xMlp, options);
-    addInPlace(h, await this.linear(`${p}.mlp.down_proj`, swiglu(gate, up), options));
-    await options.hooks?.blockOutput?.(layer, h);
+    const p = `model.layers.${layer}`, hooks = options.hooks;
+    const h = options.inPlace && !hooks?.blockOutput ? hidden : new Tensor("f32", hidden.shape, hidden.data.slice());
+    const seesInputs = hooks?.linearInput !== undefined, ffn = c.intermediateSize;
+    await this.withScratch(async (alloc, ws) => {
+      const x = alloc("x", rows, d, seesInputs);
+      rmsNorm(h, this.weights.get(`${p}.input_layernorm.weight`), c.rmsNormEps, x);
+      const attn = await this.attention(layer, x, seqLen, options, alloc, ws);
+      await this.project(`${p}.self_attn.o_proj`, attn, options, h, true);
+      const xMlp = seesInputs ? alloc("x", rows, d, true) : x; // x is free again once q/k/v exist
+      rmsNorm(h, this.weights.get(`${p}.post_attention_layernorm.weight`), c.rmsNormEps, xMlp);
+      const gate = await this.project(`${p}.mlp.gate_proj`, xMlp, options, alloc("gate", rows, ffn, false));
+      const up = await this.project(`${p}.mlp.up_proj`, xMlp, options, alloc("up", rows, ffn, false));
+      const act = swiglu(gate, up, seesInputs ? alloc("act", rows, ffn, true) : gate);
+      await this.project(`${p}.mlp.down_proj`, act, options, h, true);
+    });
+    await hooks?.blockOutput?.(layer, h);
     return h;
   }
 
@@ -177,59 +236,49 @@ export class LlamaModel {
    * Causal self-attention of block `layer` on normed input `[B·T, d]` (biases, q/k norms, RoPE,
    * sliding window as configured); returns `[B·T, H·hd]` before o_proj.
    */
-  private async attention(layer: number, x: Tensor<"f32">, T: number, options: ForwardOptions): Promise<Tensor<"f32">> {
-    const c = this.config, ops = options.ops ?? this.ops;
+  private async attention(
+    layer: number,
+    x: Tensor<"f32">,
+    T: number,
+    options: ForwardOptions,
+    alloc: Alloc,
+    ws: Workspace,
+  ): Promise<Tensor<"f32">> {
+    const c = this.config, ops = options.ops ?? this.ops, hooks = options.hooks;
     const p = `model.layers.${layer}.self_attn`;
-    const H = c.numHeads, KV = c.numKvHeads, hd = c.headDim, B = (x.shape[0] as number) / T;
-    const q = await this.linear(`${p}.q_proj`, x, options); // [B·T, H·hd]
-    const k = await this.linear(`${p}.k_proj`, x, options); // [B·T, KV·hd]
-    const v = await this.linear(`${p}.v_proj`, x, options); // [B·T, KV·hd]
+    const H = c.numHeads, KV = c.numKvHeads, hd = c.headDim, rows = x.shape[0] as number, B = rows / T;
+    const seesQk = hooks?.queryKey !== undefined;
+    const q = await this.project(`${p}.q_proj`, x, options, alloc("q", rows, H * hd, seesQk)); // [B·T, H·hd]
+    const k = await this.project(`${p}.k_proj`, x, options, alloc("k", rows, KV * hd, seesQk)); // [B·T, KV·hd]
+    const v = await this.project(`${p}.v_proj`, x, options, alloc("v", rows, KV * hd, false)); // [B·T, KV·hd]
     if (c.qkNorm) {
       // Qwen3: RMSNorm over each head's hd values, after the projection (and bias), before RoPE
       headRmsNorm(q, this.weight(`${p}.q_norm.weight`), c.rmsNormEps);
       headRmsNorm(k, this.weight(`${p}.k_norm.weight`), c.rmsNormEps);
     }
     const rope = this.rope(T);
-    const Qh = new Float32Array(B * H * T * hd),
-      Kh = new Float32Array(B * H * T * hd),
-      Vh = new Float32Array(B * H * T * hd);
     for (let b = 0; b < B; b++) {
       const qs = q.data.subarray(b * T * H * hd, (b + 1) * T * H * hd);
       const ks = k.data.subarray(b * T * KV * hd, (b + 1) * T * KV * hd);
       applyRope(qs, T, H, hd, rope);
       applyRope(ks, T, KV, hd, rope);
-      await options.hooks?.queryKey?.(layer, qs, ks, T, H, KV, hd);
-      const vs = v.data.subarray(b * T * KV * hd, (b + 1) * T * KV * hd);
-      for (let h = 0; h < H; h++) {
-        const kvh = Math.floor(h / (H / KV)); // grouped-query attention: heads share K/V
-        const o = (b * H + h) * T * hd;
-        gatherHead(qs, T, H * hd, h, hd, Qh, o);
-        gatherHead(ks, T, KV * hd, kvh, hd, Kh, o);
-        gatherHead(vs, T, KV * hd, kvh, hd, Vh, o);
-      }
+      await hooks?.queryKey?.(layer, qs, ks, T, H, KV, hd);
     }
-    const shape3 = [B * H, T, hd];
-    const S = await ops.matmul(new Tensor("f32", shape3, Qh), new Tensor("f32", shape3, Kh), { transB: true }); // [B·H, T, T]
-    const scale = 1 / Math.sqrt(hd), window = attentionWindow(c, layer);
-    for (let bh = 0; bh < B * H; bh++) causalSoftmax(S.data, bh * T * T, T, scale, window);
-    const O = await ops.matmul(S, new Tensor("f32", shape3, Vh)); // [B·H, T, hd]
-    const out = new Float32Array(B * T * H * hd);
-    for (let b = 0; b < B; b++) {
-      for (let h = 0; h < H; h++) {
-        const o = (b * H + h) * T * hd;
-        for (let t = 0; t < T; t++) {
-          out.set(O.data.subarray(o + t * hd, o + (t + 1) * hd), (b * T + t) * H * hd + h * hd);
-        }
-      }
-    }
-    return new Tensor("f32", [B * T, H * hd], out);
+    const out = alloc("attention", rows, H * hd, hooks?.linearInput !== undefined);
+    const shape = { B, T, H, KV, hd, window: attentionWindow(c, layer) };
+    await causalAttention(ops, q.data, k.data, v.data, out.data, shape, ws);
+    return out;
   }
 
   /** Final norm and lm_head: hidden `[B·T, d]` → logits f32 `[B·T, vocab]`. */
   async head(hidden: Tensor<"f32">, options: ForwardOptions = {}): Promise<Tensor<"f32">> {
-    const xn = rmsNorm(hidden, this.weights.get("model.norm.weight"), this.config.rmsNormEps);
     const name = this.config.tieWordEmbeddings ? "model.embed_tokens" : "lm_head";
-    return await this.linear(name, xn, options);
+    const [rows, d] = hidden.shape as [number, number];
+    return await this.withScratch(async (alloc) => {
+      const xn = alloc("x", rows, d, options.hooks?.linearInput !== undefined);
+      rmsNorm(hidden, this.weights.get("model.norm.weight"), this.config.rmsNormEps, xn);
+      return await this.project(name, xn, options);
+    });
   }
 
   /**
@@ -248,11 +297,13 @@ export class LlamaModel {
         `LlamaModel.forward: Cannot run seqLen ${seqLen}: the model supports at most ${this.config.maxPositions} positions`,
       );
     }
-    let h = this.embed(ids);
-    for (let l = 0; l < this.config.numLayers; l++) h = await this.block(l, h, seqLen, options);
+    let h = this.embed(ids); // ours: the blocks may update it in place
+    const inPlace = { ...options, inPlace: true };
+    for (let l = 0; l < this.config.numLayers; l++) h = await this.block(l, h, seqLen, inPlace);
     return await this.head(h, options);
   }
 
+  /** Rotary cos/sin tables for T positions, cached per T. */
   private rope(T: number): RopeTables {
     let r = this.ropeCache.get(T);
     if (!r) {

@@ -29,6 +29,7 @@ export interface LoadOptions {
 
 /** Thrown when a checkpoint's files contradict its config or each other. */
 export class CheckpointError extends RangeError {
+  /** Error name. */
   override name = "CheckpointError";
 }
 
