@@ -25,7 +25,7 @@ import type { Ops } from "../lib/ops/ops.ts";
 import { tsOps } from "../lib/ops/ts/mod.ts";
 import { calibrationSamples, loadSplit } from "../lib/calib/corpus.ts";
 import { collectHessians } from "../lib/calib/capture.ts";
-import { rtnModel } from "../lib/eval/rtn_model.ts";
+import { rtnModel } from "../lib/pipeline/rtn_model.ts";
 import { parseQuantSpec } from "../lib/quant/spec.ts";
 import { evaluateLm } from "../lib/eval/perplexity.ts";
 import { ResultsTable } from "../lib/eval/results.ts";

@@ -3,7 +3,7 @@
  * GPTQ seconds per layer (int4, groups of 128, lazy blocks of 128; Hinv factorization
  * included), ts vs blas, on the bundled model's linear shapes (`[out, in]`: 256×256 q/k/v/o,
  * 768×256 gate/up, 256×768 down) and a synthetic 4096×4096; optionally the PyTorch reference
- * (`bench/gptq_torch.py`, IST-DASLab `fasterquant`, Debian python3-torch, 2 threads) on the same
+ * (`bench/gptq_torch.py`, a faithful port of IST-DASLab `fasterquant`, Debian python3-torch, 2 threads; bench/peers_bench.ts has the paired, equal-thread ratios) on the same
  * machine, and whole-model GPTQ time on the bundled model.
  *
  * Usage: `deno run -A bench/gptq_bench.ts [--full] [--torch] [--model]`:
@@ -107,7 +107,7 @@ async function torchRows(sizes: [number, number][]): Promise<BenchRow[]> {
 async function modelRows(ops: Ops): Promise<BenchRow[]> {
   const { loadLlama, BUNDLED_MODEL_DIR } = await import("../lib/model/load.ts");
   const { loadSplit, calibrationSamples } = await import("../lib/calib/corpus.ts");
-  const { applyRecipe, getRecipe } = await import("../lib/eval/recipes.ts");
+  const { applyRecipe, getRecipe } = await import("../lib/pipeline/recipes.ts");
   const model = await loadLlama(BUNDLED_MODEL_DIR, { ops });
   const calibration = calibrationSamples(await loadSplit("train"), { nSamples: 32, seqLen: 256, seed: 0 });
   const r = await applyRecipe(model, getRecipe("GPTQ"), { format: "int4-g128-asym", calibration, seqLen: 256, ops });

@@ -102,7 +102,7 @@ await runCli({
         ...base,
         recipe: "RTN",
         format: formatId(spec),
-        bitsPerWeight: modelBitsPerWeight(model, (cols) => bitsPerWeight(spec, cols)),
+        bitsPerWeight: modelBitsPerWeight(model, (cols, rows) => bitsPerWeight(spec, cols, rows)),
         perplexity: r.perplexity,
         bitsPerToken: r.bitsPerToken,
         kl: r.kl!,

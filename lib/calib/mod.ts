@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /**
- * Calibration: the bundled corpus and seeded calibration samples; capture of linear inputs
- * and streamed Hessians through the model hooks (all linears in one pass, or sequentially
- * block by block on the quantized prefix); per-channel activation statistics as Arrow
+ * Calibration: the bundled corpus and seeded calibration samples; one activation capture
+ * through the model hooks with pluggable accumulators (inputs, absmax, mean |x|, XᵀX, moments,
+ * histograms), streamed batch by batch (all linears in one pass; the
+ * sequential, quantized-prefix drivers live in `lib/pipeline`); per-channel activation statistics as Arrow
  * tables; error and quantizability metrics.
  *
  * @example
@@ -18,6 +19,6 @@
 export * from "./corpus.ts";
 export * from "./hessian.ts";
 export * from "./capture.ts";
-export * from "./sequential.ts";
+export * from "./accumulators/mod.ts";
 export * from "./metrics.ts";
 export * from "./act_stats.ts";

@@ -2,7 +2,7 @@
 /** Capture through hooks: inputs, streamed Hessians, sharing, sequential quantization on the quantized prefix. */
 import assert from "node:assert/strict";
 import { captureLinearInputs, collectHessians, decoderLinearNames } from "../../lib/calib/capture.ts";
-import { sequentialQuantize } from "../../lib/calib/sequential.ts";
+import { sequentialQuantize } from "../../lib/pipeline/sequential.ts";
 import { HessianAccumulator } from "../../lib/calib/hessian.ts";
 import { quantizeRtn } from "../../lib/quant/rtn.ts";
 import { tsOps } from "../../lib/ops/ts/mod.ts";

@@ -8,7 +8,7 @@ import {
   recipeNeedsCalibration,
   type RecipeProgress,
   roundScalesF16,
-} from "../../lib/eval/recipes.ts";
+} from "../../lib/pipeline/recipes.ts";
 import { minmaxParams } from "../../lib/quant/minmax.ts";
 import { quantizeRtn } from "../../lib/quant/rtn.ts";
 import { bitsPerWeight, parseFormatId } from "../../lib/quant/spec.ts";

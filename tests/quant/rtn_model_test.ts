@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /** RTN over a whole model: every format and observer yields a runnable model and exact size accounting. */
 import assert from "node:assert/strict";
-import { rtnModel } from "../../lib/eval/rtn_model.ts";
+import { rtnModel } from "../../lib/pipeline/rtn_model.ts";
 import { collectHessians } from "../../lib/calib/capture.ts";
 import { dequantize, storageBits } from "../../lib/quant/quantized_tensor.ts";
 import { bitsPerWeight, parseQuantSpec } from "../../lib/quant/spec.ts";

@@ -16,8 +16,9 @@ import { intQuantized, type QuantizedTensor } from "../quant/quantized_tensor.ts
 import type { LlamaModel } from "../model/llama.ts";
 import { linearNames } from "../model/config.ts";
 import { captureLinearInputs } from "../calib/capture.ts";
-import type { SequentialContext } from "../calib/sequential.ts";
-import { gptq, type GroupObserver, paramsFromObserver } from "../reconstruct/gptq.ts";
+import type { SequentialContext } from "./sequential.ts";
+import { gptq } from "../reconstruct/gptq.ts";
+import { type GroupObserver, paramsFromObserver } from "../quant/group_params.ts";
 import { adaround } from "../reconstruct/adaround.ts";
 import { learnedClip } from "../reconstruct/learned_clip.ts";
 import { qepCorrect, qepCrossHessian } from "../reconstruct/qep.ts";
@@ -37,7 +38,7 @@ export interface LayerOutcome {
   extraBits: number;
 }
 
-export { paramsFromObserver } from "../reconstruct/gptq.ts";
+export { paramsFromObserver } from "../quant/group_params.ts";
 
 /** Round-to-nearest with an observer; no Hessian. */
 export async function rtnLayer(
@@ -79,7 +80,7 @@ export function f16Scales(observer: GroupObserver): GroupObserver {
 export function recipeLayerQuantizer(
   recipe: Recipe,
   spec: IntSpec,
-  env: { ops: Ops; reference: LlamaModel; calibration?: ArrayLike<number>; seqLen?: number },
+  env: { ops: Ops; reference?: LlamaModel; calibration?: ArrayLike<number>; seqLen?: number },
 ): (name: string, W: Tensor<"f32">, H: Tensor<"f64"> | undefined, ctx?: SequentialContext) => Promise<LayerOutcome> {
   const { ops } = env;
   // Scales are stored as f16 (bits-per-weight accounting, GPTQ export): quantize with exactly those.
@@ -148,26 +149,39 @@ export function recipeLayerQuantizer(
 async function crossHessian(
   name: string,
   ctx: SequentialContext,
-  env: { ops: Ops; reference: LlamaModel; calibration?: ArrayLike<number>; seqLen?: number },
+  env: { ops: Ops; reference?: LlamaModel; calibration?: ArrayLike<number>; seqLen?: number },
   cache: QepCache,
 ): Promise<Tensor<"f64">> {
   const key = `${ctx.layer}:${ctx.groupIndex}`;
   let byName = cache.hdelta.get(key);
   if (!byName) {
     cache.hdelta.clear(); // earlier groups are done: keep memory bounded
+    const names = [...ctx.group];
+    if (ctx.linearInputs) {
+      // Streaming driver: block inputs are kept per layer, no whole-model forward is possible.
+      if (cache.fpLayer !== ctx.layer) {
+        cache.fp = await ctx.linearInputs(linearNames(ctx.layer), "reference");
+        cache.fpLayer = ctx.layer;
+      }
+      const Xhat = await ctx.linearInputs(names, "quantized");
+      byName = new Map();
+      for (const n of names) byName.set(n, await qepCrossHessian(cache.fp.get(n)!, Xhat.get(n)!, env.ops));
+      cache.hdelta.set(key, byName);
+      return byName.get(name)!;
+    }
     const { calibration, seqLen } = env;
     if (!calibration || !seqLen) {
       throw new RangeError(`QEP: Cannot capture inputs of "${name}" without calibration data`);
     }
     if (cache.fpLayer !== ctx.layer) {
       // The FP model never changes: capture all seven inputs of the block in one forward pass.
+      if (!env.reference) throw new RangeError(`QEP: Cannot capture inputs of "${name}" without the reference model`);
       cache.fp = await captureLinearInputs(env.reference, calibration, seqLen, {
         names: linearNames(ctx.layer),
         ops: env.ops,
       });
       cache.fpLayer = ctx.layer;
     }
-    const names = [...ctx.group];
     const Xhat = await captureLinearInputs(ctx.model, calibration, seqLen, { names, ops: env.ops });
     byName = new Map();
     for (const n of names) byName.set(n, await qepCrossHessian(cache.fp.get(n)!, Xhat.get(n)!, env.ops));

@@ -15,7 +15,7 @@ import { formatId, type IntSpec, parseFormatId } from "../quant/spec.ts";
 import { type QuantizedTensor, storageBits } from "../quant/quantized_tensor.ts";
 import type { LlamaModel } from "../model/llama.ts";
 import { linearNames } from "../model/config.ts";
-import { sequentialQuantize } from "../calib/sequential.ts";
+import { sequentialQuantize } from "./sequential.ts";
 import { mse, sqnr } from "../calib/metrics.ts";
 import { type LayerOutcome, recipeLayerQuantizer } from "./recipe_layer.ts";
 import { applyTransforms } from "./recipe_transforms.ts";
@@ -118,7 +118,7 @@ export interface RecipeLayerRow {
   mse: number;
   /** Weight SQNR in dB. */
   sqnr: number;
-  /** Storage bits per weight of this linear. */
+  /** Stored bits per weight of this linear (`storageBits` of its packed weight, plus LoRC factors). */
   bitsPerWeight: number;
 }
 

@@ -30,7 +30,7 @@ export interface RtnModelOptions extends Omit<QuantizeOptions, "observer" | "H">
 
 /** Per-linear row of {@link rtnModel}. */
 export interface RtnLayerRow extends LayerErrorRow {
-  /** Stored bits per weight of this linear (codes, scales, zeros). */
+  /** Stored bits per weight of this linear (`storageBits`: codes, scales, zeros, column scales). */
   bitsPerWeight: number;
   /** `Tr(ΔW H ΔWᵀ)` when Hessians were given. */
   weightedError?: number;
@@ -48,6 +48,7 @@ export interface RtnModelResult {
   bitsPerWeight: number;
   /** Canonical format id. */
   formatId: string;
+  /** Range setting used (`minmax`, `mse`, ..., or `sinq`). */
   observer: WeightObserver | "sinq";
   /** Wall seconds. */
   seconds: number;

@@ -14,7 +14,9 @@ import { linearNames } from "../model/config.ts";
 export interface LayerErrorRow {
   /** Linear name, e.g. `model.layers.0.mlp.down_proj`. */
   name: string;
+  /** Output features (rows of W). */
   rows: number;
+  /** Input features (columns of W). */
   cols: number;
   /** Mean squared error of the weights. */
   mse: number;
@@ -67,14 +69,18 @@ export async function quantizeModelWeights(
 
 /**
  * Bits per weight over all decoder linears of a model for a per-layer bit cost
- * `bitsOf(cols)` (e.g. `(cols) => bitsPerWeight(spec, cols)`), weighted by layer size.
+ * `bitsOf(cols, rows)` (e.g. `(cols, rows) => bitsPerWeight(spec, cols, rows)`), weighted by layer size.
+ *
+ * @param model the model whose linear shapes are used
+ * @param bitsOf bits per weight of one `[rows, cols]` linear
+ * @returns the size-weighted mean bits per weight
  */
-export function modelBitsPerWeight(model: LlamaModel, bitsOf: (cols: number) => number): number {
+export function modelBitsPerWeight(model: LlamaModel, bitsOf: (cols: number, rows: number) => number): number {
   let bits = 0, count = 0;
   for (let l = 0; l < model.config.numLayers; l++) {
     for (const name of linearNames(l)) {
       const [rows, cols] = model.weight(`${name}.weight`).shape as [number, number];
-      bits += bitsOf(cols) * rows * cols;
+      bits += bitsOf(cols, rows) * rows * cols;
       count += rows * cols;
     }
   }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type GroupObserver, minmaxObserver } from "../reconstruct/gptq.ts";
+import { type GroupObserver, minmaxObserver } from "../quant/group_params.ts";
 import type { IntQuantParams } from "../ops/ops.ts";
 import { mseSearch } from "../quant/mse.ts";
 import type { ObserverSpec } from "./recipe_types.ts";

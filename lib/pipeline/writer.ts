@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: MIT
+/**
+ * Writers that stream a quantized checkpoint one decoder layer at a time, in the Hugging Face
+ * sharded layout: one safetensors shard per layer (`model-00001-of-0000N.safetensors`), a last
+ * shard with the tensors outside the blocks (embeddings, final norm, lm_head), and
+ * `model.safetensors.index.json`. Everything is written into `<dir>.partial` and renamed to
+ * `<dir>` only when the run succeeded, so a crash never leaves a directory that looks complete.
+ * `config.json` and the tokenizer files are copied from the source checkpoint.
+ *
+ * Layouts:
+ * - `fake-quant`: the dequantized linear weights in f32 under their own names; every other
+ *   tensor is copied in its stored dtype (bytes unchanged). `loadLlama` reads it back.
+ * - `gptq`: each linear as `qweight`/`qzeros`/`scales`/`g_idx` (see `lib/model/_gptq_layout.ts`),
+ *   `quantization_config` added to `config.json`; other tensors copied as above.
+ *
+ * @module
+ */
+import type { Tensor } from "../tensor/tensor.ts";
+import type { SafetensorsValue } from "../tensor/safetensors_write.ts";
+import { writeSafetensors } from "../tensor/safetensors_write.ts";
+import { INDEX_FILE } from "../tensor/safetensors_checkpoint.ts";
+import type { QuantizedTensor } from "../quant/quantized_tensor.ts";
+import type { LlamaCheckpoint } from "../model/load.ts";
+import { encodeGptq } from "../model/_gptq_layout.ts";
+import { gptqQuantizationConfig } from "../model/export_gptq.ts";
+
+/** What one finished decoder layer hands to a writer. */
+export interface LayerOutput {
+  /** Block index. */
+  layer: number;
+  /** Dequantized weights f32 `[out, in]` of the block's linears, by tensor name (`….q_proj.weight`). */
+  weights: ReadonlyMap<string, Tensor<"f32">>;
+  /** Packed form of the same linears, by linear name (without `.weight`). */
+  quantized: ReadonlyMap<string, QuantizedTensor>;
+}
+
+/** Receives the quantized model layer by layer (see {@link createCheckpointWriter}). */
+export interface LayerWriter {
+  /** Short name for messages (`fake-quant`, `gptq`). */
+  readonly name: string;
+  /** Final directory. */
+  readonly dir: string;
+  /** Writes one finished block (its shard). */
+  writeLayer(out: LayerOutput): Promise<void>;
+  /** Writes the remaining tensors, config, tokenizer files and index, then renames into place. */
+  finish(): Promise<void>;
+  /** Removes the partial output. */
+  abort(): Promise<void>;
+}
+
+/** Layout of {@link createCheckpointWriter}. */
+export type CheckpointLayout = "fake-quant" | "gptq";
+
+/** Options of {@link createCheckpointWriter}. */
+export interface CheckpointWriterOptions {
+  /** `fake-quant` (default) or `gptq`. */
+  layout?: CheckpointLayout;
+  /** Replace an existing `dir` when the run succeeds (default false: an existing `dir` is an error now). */
+  overwrite?: boolean;
+  /** `__metadata__` strings of every shard and the index (e.g. the recipe). */
+  metadata?: Record<string, string>;
+  /** GPTQ `static_groups` recorded in `quantization_config`. */
+  staticGroups?: boolean;
+}
+
+/** Files copied from the source directory when present. */
+export const TOKENIZER_FILES: readonly string[] = [
+  "tokenizer.json",
+  "tokenizer_config.json",
+  "special_tokens_map.json",
+  "tokenizer.model",
+  "vocab.json",
+  "merges.txt",
+  "added_tokens.json",
+  "generation_config.json",
+];
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/**
+ * Starts a streaming checkpoint writer for a model read from `source`.
+ *
+ * @param dir final output directory (must not exist unless `overwrite`)
+ * @param source the checkpoint being quantized (config, shapes, tensors copied unchanged)
+ * @param options `layout`, `overwrite`, `metadata`, `staticGroups`
+ * @returns the writer; call `writeLayer` for layers 0..L−1 in order, then `finish` (or `abort`)
+ * @throws {Deno.errors.AlreadyExists} when `dir` exists and `overwrite` is false
+ */
+export async function createCheckpointWriter(
+  dir: string,
+  source: LlamaCheckpoint,
+  options: CheckpointWriterOptions = {},
+): Promise<LayerWriter> {
+  const fn = "createCheckpointWriter";
+  const layout = options.layout ?? "fake-quant";
+  const finalDir = dir.replace(/\/+$/, "");
+  if (!options.overwrite && await exists(finalDir)) {
+    throw new Deno.errors.AlreadyExists(
+      `${fn}: Cannot write to "${finalDir}": it exists (remove it, choose another directory, or pass overwrite)`,
+    );
+  }
+  const tmp = `${finalDir}.partial`;
+  if (await exists(tmp)) await Deno.remove(tmp, { recursive: true }); // left by a crashed run
+  await Deno.mkdir(tmp, { recursive: true });
+  const L = source.config.numLayers;
+  const shardName = (i: number) =>
+    `model-${String(i + 1).padStart(5, "0")}-of-${String(L + 1).padStart(5, "0")}.safetensors`;
+  const weightMap: Record<string, string> = {};
+  const metadata = { format: "pt", ...options.metadata };
+  let totalSize = 0;
+  let next = 0;
+  let firstInt: QuantizedTensor | undefined;
+  let descAct = false;
+
+  /** Copies `name` in its stored dtype. */
+  const raw = async (name: string): Promise<SafetensorsValue> => await source.files.readRaw(name);
+
+  const writeShard = async (i: number, record: Record<string, SafetensorsValue>) => {
+    const file = shardName(i);
+    await writeSafetensors(`${tmp}/${file}`, record, metadata);
+    for (const [name, v] of Object.entries(record)) {
+      weightMap[name] = file;
+      totalSize += v.data.byteLength;
+    }
+  };
+
+  return {
+    name: layout,
+    dir: finalDir,
+    async writeLayer(out) {
+      if (out.layer !== next) {
+        throw new RangeError(`LayerWriter.writeLayer: Cannot write layer ${out.layer}: layer ${next} is next`);
+      }
+      const prefix = `model.layers.${out.layer}.`;
+      const record: Record<string, SafetensorsValue> = {};
+      for (const name of source.shapes.keys()) {
+        if (!name.startsWith(prefix)) continue;
+        const W = out.weights.get(name);
+        if (W === undefined) {
+          record[name] = await raw(name);
+          continue;
+        }
+        if (layout === "fake-quant") {
+          record[name] = W;
+          continue;
+        }
+        const base = name.replace(/\.weight$/, "");
+        const q = out.quantized.get(base);
+        if (q === undefined || q.kind !== "int") {
+          throw new RangeError(
+            `LayerWriter.writeLayer: Cannot store "${base}" in the GPTQ layout: ${
+              q ? `its format "${q.formatId}" is not an integer format` : "it has no packed form"
+            }`,
+          );
+        }
+        if (firstInt && firstInt.formatId !== q.formatId) {
+          throw new RangeError(
+            `LayerWriter.writeLayer: Cannot export mixed formats: "${base}" is ${q.formatId}, others ${firstInt.formatId}`,
+          );
+        }
+        firstInt ??= q;
+        if (q.groupIndex) descAct = true;
+        const t = encodeGptq(base, q);
+        record[`${base}.qweight`] = t.qweight;
+        record[`${base}.qzeros`] = t.qzeros;
+        record[`${base}.scales`] = t.scales;
+        record[`${base}.g_idx`] = t.gIdx;
+      }
+      await writeShard(out.layer, record);
+      next++;
+    },
+    async finish() {
+      if (next !== L) {
+        throw new RangeError(`LayerWriter.finish: Cannot finish "${finalDir}": ${next} of ${L} layers were written`);
+      }
+      const record: Record<string, SafetensorsValue> = {};
+      for (const name of source.shapes.keys()) if (!name.startsWith("model.layers.")) record[name] = await raw(name);
+      await writeShard(L, record);
+      await Deno.writeTextFile(
+        `${tmp}/${INDEX_FILE}`,
+        JSON.stringify(
+          { metadata: { "total_size": totalSize, ...options.metadata }, "weight_map": weightMap },
+          null,
+          2,
+        ) +
+          "\n",
+      );
+      if (layout === "gptq" && firstInt?.kind === "int") {
+        const config = {
+          ...source.rawConfig,
+          "quantization_config": gptqQuantizationConfig(firstInt, {
+            descAct,
+            ...(options.staticGroups !== undefined && { staticGroups: options.staticGroups }),
+          }),
+        };
+        await Deno.writeTextFile(`${tmp}/config.json`, JSON.stringify(config, null, 2) + "\n");
+      } else {
+        await Deno.copyFile(`${source.dir}/config.json`, `${tmp}/config.json`);
+      }
+      for (const f of TOKENIZER_FILES) {
+        if (await exists(`${source.dir}/${f}`)) await Deno.copyFile(`${source.dir}/${f}`, `${tmp}/${f}`);
+      }
+      if (await exists(finalDir)) await Deno.remove(finalDir, { recursive: true });
+      await Deno.rename(tmp, finalDir);
+    },
+    async abort() {
+      if (await exists(tmp)) await Deno.remove(tmp, { recursive: true });
+    },
+  };
+}
