@@ -3,7 +3,7 @@
  * `deno task bench`: every benchmark suite in one run, printed as one table and written to
  * `build/bench.json`. Performance is measured here, never asserted in tests.
  *
- * Usage: deno task bench [--only io,ops,kernels,model,calib,rotate,gptq,peers] [--full]
+ * Usage: deno task bench [--only io,ops,kernels,model,calib,rotate,gptq,peers,export] [--full]
  * `peers` runs numpy and a faithful PyTorch GPTQ port (Debian /usr/bin/python3) against the blas
  * backend at 1 and 2 threads each, as interleaved pairs, and reports ratios peer/quantlab.
  * Suites needing something absent (the bundled model, a WebGPU adapter) report why and are skipped.
@@ -35,6 +35,7 @@ const SUITES: Record<string, Suite> = {
   gptq: async () => (await import("./gptq_bench.ts")).runGptqBench({ full }),
   stream: async () => (await import("./stream_bench.ts")).runStreamBench({ full }),
   peers: async () => (await import("./peers_bench.ts")).runPeersBench({ quick: !full }),
+  export: async () => (await import("./export_bench.ts")).runExportBench({ windows: full ? 32 : 8 }),
 };
 
 function normalize(suite: string, row: object): Row {

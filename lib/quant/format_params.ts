@@ -99,7 +99,7 @@ export function paramsFromRanges(
   if (spec.format === "int") {
     const zero = new Float32Array(n), maxq = 2 ** spec.bits - 1;
     for (let k = 0; k < n; k++) {
-      const p = groupParams((lo[k] as number) * a(k), (hi[k] as number) * a(k), maxq, spec.symmetric);
+      const p = groupParams((lo[k] as number) * a(k), (hi[k] as number) * a(k), maxq, spec.symmetric, spec.f16Min);
       scale[k] = p.scale;
       zero[k] = p.zero;
     }

@@ -14,7 +14,7 @@
  * @module
  */
 import { assertFinite, dims2, Tensor } from "../tensor/tensor.ts";
-import { roundHalfEven } from "../tensor/numeric.ts";
+import { f16BitsToF32, f32ToF16Bits, roundHalfEven } from "../tensor/numeric.ts";
 import type { IntQuantParams } from "../ops/ops.ts";
 import { groupsPerRow, type IntSpec } from "./spec.ts";
 
@@ -36,7 +36,7 @@ export function minmaxParams(W: Tensor<"f32">, spec: IntSpec, clip = 1): IntQuan
       if (v < lo) lo = v;
       if (v > hi) hi = v;
     }
-    const p = groupParams(lo * clip, hi * clip, 2 ** spec.bits - 1, spec.symmetric);
+    const p = groupParams(lo * clip, hi * clip, 2 ** spec.bits - 1, spec.symmetric, spec.f16Min);
     const one = (v: number) => new Tensor("f32", [1, 1], new Float32Array([v]));
     return { scale: one(p.scale), zero: one(p.zero), maxq: 2 ** spec.bits - 1 };
   }
@@ -51,7 +51,7 @@ export function minmaxParams(W: Tensor<"f32">, spec: IntSpec, clip = 1): IntQuan
         if (v < lo) lo = v;
         if (v > hi) hi = v;
       }
-      const p = groupParams(lo * clip, hi * clip, maxq, spec.symmetric);
+      const p = groupParams(lo * clip, hi * clip, maxq, spec.symmetric, spec.f16Min);
       scale[r * G + g] = p.scale;
       zero[r * G + g] = p.zero;
     }
@@ -74,8 +74,17 @@ function f32AtMost(x: number): number {
   return new Float32Array(bits.buffer)[0] as number;
 }
 
-/** Scale and zero for one range [lo ≤ 0, hi ≥ 0]; the dequantized grid stays within ±FLT_MAX. */
-export function groupParams(lo: number, hi: number, maxq: number, symmetric: boolean): { scale: number; zero: number } {
+/**
+ * Scale and zero for one range [lo ≤ 0, hi ≥ 0]; the dequantized grid stays within ±FLT_MAX.
+ * With `f16Min` (asymmetric), see {@link f16MinParams}.
+ */
+export function groupParams(
+  lo: number,
+  hi: number,
+  maxq: number,
+  symmetric: boolean,
+  f16Min = false,
+): { scale: number; zero: number } {
   if (symmetric) {
     const m = Math.max(-lo, hi);
     lo = -m;
@@ -92,5 +101,33 @@ export function groupParams(lo: number, hi: number, maxq: number, symmetric: boo
   // f32 scale × small integer is exact in f64, so this test is exact.
   const reach = Math.max(zero, maxq - zero);
   if (scale * reach > F32_MAX) scale = f32AtMost(F32_MAX / reach);
-  return { scale, zero };
+  return f16Min && !symmetric ? f16MinParams(lo, scale, maxq) : { scale, zero };
+}
+
+/**
+ * ggml Q4_1-exact parameters: `scale` and the offset `scale·zero` both exactly f16, so that
+ * ggml's `q·d + m` (d = scale, m = −scale·zero) equals `scale·(q − zero)` in f32 for every code.
+ * The scale is the f16 value nearest to `scale` (searched outward, larger first) whose product
+ * with the integer zero `round(−lo/scale)` is an f16; for 4-bit zeros it lies within 8 f16 steps
+ * (≤ 0.4%). Falls back to the plain f16 scale when no such value is in range.
+ *
+ * @param lo range minimum (≤ 0)
+ * @param scale the f32 scale of the range
+ * @param maxq largest code
+ * @returns scale and integer zero
+ */
+export function f16MinParams(lo: number, scale: number, maxq: number): { scale: number; zero: number } {
+  const bits0 = f32ToF16Bits(scale);
+  const exactF16 = (x: number) => Number.isFinite(x) && f16BitsToF32(f32ToF16Bits(x)) === x;
+  let fallback: { scale: number; zero: number } | undefined;
+  for (let k = 0; k <= 2 * (maxq + 1); k++) {
+    const step = k % 2 === 1 ? (k + 1) / 2 : -k / 2; // 0, +1, −1, +2, −2, …
+    const b = bits0 + step;
+    if (b <= 0 || b >= 0x7c00) continue; // positive finite f16 only
+    const s = f16BitsToF32(b);
+    const zero = Math.min(maxq, Math.max(0, roundHalfEven(-lo / s)));
+    fallback ??= { scale: s, zero };
+    if (exactF16(s * zero)) return { scale: s, zero };
+  }
+  return fallback ?? { scale, zero: Math.min(maxq, Math.max(0, roundHalfEven(-lo / scale))) };
 }

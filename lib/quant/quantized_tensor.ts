@@ -85,6 +85,7 @@ export function intQuantized(
     symmetric: params.symmetric,
   };
   if (params.groupIndex) q.groupIndex = params.groupIndex;
+  if (formatId.endsWith("-f16min")) q.zeroBits = SCALE_BITS; // the offset scale·zero is stored as f16
   return q;
 }
 

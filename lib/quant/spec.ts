@@ -32,6 +32,13 @@ export interface IntSpec {
   symmetric: boolean;
   /** One scale/zero for the whole tensor (overrides `groupSize`). */
   perTensor?: boolean;
+  /**
+   * Asymmetric only: the offset `m = −scale·zero` is stored as an f16 (ggml's Q4_1 `d`, `m`) instead
+   * of an integer zero, and the observer picks scales with both `scale` and `scale·zero` exactly
+   * f16 (see `groupParams`), so the GGUF Q4_1 export holds exactly the evaluated weights. Id suffix
+   * `-f16min`; the zero counts 16 bits.
+   */
+  f16Min?: boolean;
 }
 
 /** Minifloat element formats (OCP names: FP8 E4M3/E5M2, FP6 E3M2/E2M3, FP4 E2M1). */
@@ -173,7 +180,7 @@ function granularityId(spec: { groupSize: number; perTensor?: boolean }): string
 export function formatId(spec: QuantSpec): string {
   switch (spec.format) {
     case "int":
-      return `int${spec.bits}-${granularityId(spec)}-${spec.symmetric ? "sym" : "asym"}`;
+      return `int${spec.bits}-${granularityId(spec)}-${spec.symmetric ? "sym" : spec.f16Min ? "asym-f16min" : "asym"}`;
     case "fp":
       return `fp${MINIFLOAT_BITS[spec.element]}-${spec.element}-${granularityId(spec)}`;
     case "codebook":
@@ -192,7 +199,7 @@ export function formatId(spec: QuantSpec): string {
 
 /** Parses an integer id back into a spec (`int4-g128-asym`, `int3-ch-sym`, `int8-t-sym`). */
 export function parseFormatId(id: string): IntSpec {
-  const m = /^int([2-8])-(ch|t|g(\d+))-(sym|asym)$/.exec(id);
+  const m = /^int([2-8])-(ch|t|g(\d+))-(sym|asym|asym-f16min)$/.exec(id);
   if (!m) {
     throw new RangeError(
       `parseFormatId: Cannot parse format id "${id}": expected e.g. "int4-g128-asym" or "int8-ch-sym"`,
@@ -205,6 +212,7 @@ export function parseFormatId(id: string): IntSpec {
     symmetric: m[4] === "sym",
   };
   if (m[2] === "t") spec.perTensor = true;
+  if (m[4] === "asym-f16min") spec.f16Min = true;
   return spec;
 }
 
@@ -275,7 +283,7 @@ export function specLayout(spec: QuantSpec, rows: number, cols: number): StoredL
     scales: R * G,
     scaleBits: spec.format === "mx" ? MX_SCALE_BITS : SCALE_BITS,
     zeros: asymInt ? R * G : 0,
-    zeroBits: asymInt ? bits : 0,
+    zeroBits: asymInt ? (spec.f16Min ? SCALE_BITS : bits) : 0,
     groupIndex: 0,
     colScales: 0,
     levels: custom ? (spec.levels?.length ?? 0) : 0,
