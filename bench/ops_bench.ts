@@ -9,6 +9,9 @@
  * the same size (allocation included, like the ops that return a new tensor) is the
  * yardstick. Hessian GFLOP/s counts the useful work `tokens·n²` (upper triangle, ×2 flops).
  *
+ * FWHT is also reported as a share of the copy bandwidth measured in the same run (paired).
+ * Peer ratios (numpy, PyTorch) at equal thread counts are in bench/peers_bench.ts.
+ *
  * Usage: `deno run -A bench/ops_bench.ts [--quick] [--numpy]` prints a table;
  * `--quick` skips the slow ts sizes, `--numpy` adds numpy (Debian /usr/bin/python3) reference
  * rows. `runOpsBench()` returns the rows as data for an aggregate `deno task bench`.
@@ -59,6 +62,10 @@ export async function runOpsBench(options: OpsBenchOptions = {}): Promise<BenchR
       const B = randn([n, n], 2);
       const ms = await timeMs(() => ops.matmul(A, B), ops.name === "ts" && n >= 1024 ? 1 : 3);
       add(ops.name, "matmul", `${n}³`, (2 * n ** 3) / ms / 1e6, "GFLOP/s");
+      if (ops.name === "ts") continue;
+      const out = new Tensor("f32", [n, n]);
+      const msOut = await timeMs(() => ops.matmul(A, B, { out }), 3);
+      add(ops.name, "matmul into out", `${n}³`, (2 * n ** 3) / msOut / 1e6, "GFLOP/s");
     }
   }
 
@@ -103,8 +110,24 @@ export async function runOpsBench(options: OpsBenchOptions = {}): Promise<BenchR
     add("js", "Float32Array copy (warm dst)", size, (2 * bytes) / warm / 1e6, "GB/s");
   }
   {
+    // Copy bandwidth and FWHT into a reused output, measured as interleaved pairs (the machine
+    // is shared): the FWHT row's "of copy" figure is the median of per-pair ratios.
+    const dst = new Float32Array(n * n);
+    const out = new Tensor("f32", [n, n]);
+    const copy: number[] = [], fw: number[] = [], ratio: number[] = [];
+    for (let i = 0; i < (quick ? 3 : 7); i++) {
+      const c = await timeMs(() => dst.set(x.data), 3, 200);
+      const f = await timeMs(() => tsOps.fwht(x, { out }), 3, 200);
+      copy.push(c);
+      fw.push(f);
+      ratio.push(c / f);
+    }
+    const med = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1] as number;
+    add("js", "copy bandwidth (paired with fwht)", size, (2 * bytes) / med(copy) / 1e6, "GB/s");
+    add("ts", "fwht into out", size, (2 * bytes) / med(fw) / 1e6, "GB/s");
+    add("ts", "fwht into out / copy bandwidth", size, 100 * med(ratio), "%");
     const ms = await timeMs(() => tsOps.fwht(x));
-    add("ts", "fwht", size, (2 * bytes) / ms / 1e6, "GB/s");
+    add("ts", "fwht (new output)", size, (2 * bytes) / ms / 1e6, "GB/s");
   }
   const G = n / 128;
   const params: IntQuantParams = {

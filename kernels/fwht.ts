@@ -71,6 +71,8 @@ export interface FwhtOptions {
   hadamardM?: Tensor<"f32">;
   /** Output scale; default `1 / √n`. */
   scale?: number;
+  /** f32 `[rows, n]` host tensor that receives the result (may be x itself). */
+  out?: Tensor<"f32">;
 }
 
 /** Options of {@link fwhtGpu}: as {@link FwhtOptions} with device tensors. */
@@ -220,8 +222,9 @@ export async function fwhtGpu(
  *
  * @param ctx device context
  * @param x f32 `[rows, n]`, n = m · 2^k
- * @param options `signs` ±1 `[n]`, `hadamardM` ±1 f32 `[m, m]` (m > 1), `scale` (default 1/√n)
- * @returns f32 `[rows, n]`
+ * @param options `signs` ±1 `[n]`, `hadamardM` ±1 f32 `[m, m]` (m > 1), `scale` (default 1/√n),
+ *   `out` f32 `[rows, n]` that receives the result (read back from the device)
+ * @returns f32 `[rows, n]` (`out` when given)
  */
 export async function fwht(
   ctx: GpuContext,
@@ -250,5 +253,16 @@ export async function fwht(
     ...(gh ? { hadamardM: gh } : {}),
     ...(options.scale !== undefined ? { scale: options.scale } : {}),
   });
-  return await y.read();
+  const result = await y.read();
+  const out = options.out;
+  if (out === undefined) return result;
+  if (out.dtype !== "f32" || out.size !== result.size || out.rank !== 2) {
+    throw new TypeError(
+      `fwht: Cannot write into 'out' of dtype ${out.dtype} and shape [${out.shape.join(", ")}]: expected f32 [${
+        result.shape.join(", ")
+      }]`,
+    );
+  }
+  out.data.set(result.data); // the contract of Ops.fwht: the result lands in `out`
+  return out;
 }

@@ -8,6 +8,7 @@
  * @module
  */
 import type { Ops } from "../lib/ops/ops.ts";
+import { scaleProductInto } from "../lib/ops/ts/matmul.ts";
 import { codebookQuantize } from "./codebook_quantize.ts";
 import { dequantMatvec } from "./dequant_matvec.ts";
 import { fwht } from "./fwht.ts";
@@ -84,9 +85,24 @@ export function createWebgpuOps(ctx: GpuContext, options: WebgpuOpsOptions): Ops
   return {
     name: "webgpu",
     info: `${describeContext(ctx)}; CPU ops: ${cpu.name}`,
-    matmul: (A, B, o) => run("matmul", () => matmul(ctx, A, B, o), () => cpu.matmul(A, B, o)),
-    accumulateHessian: (H, X, alpha) =>
-      run("accumulateHessian", () => accumulateHessian(ctx, H, X, alpha), () => cpu.accumulateHessian(H, X, alpha)),
+    matmul: (A, B, o) =>
+      run(
+        "matmul",
+        async () =>
+          o?.out || o?.alpha !== undefined || o?.beta !== undefined
+            // the product on the device; alpha/beta/out applied on the host, as the ts spec
+            ? scaleProductInto(await matmul(ctx, A, B, { transA: o.transA, transB: o.transB }), A, B, o)
+            : await matmul(ctx, A, B, o),
+        () => cpu.matmul(A, B, o),
+      ),
+    // strided in-place windows of host arrays: the CPU backend's gemm (sgemm on blas)
+    gemm: (C, A, B, o) => cpu.gemm(C, A, B, o),
+    accumulateHessian: (H, X, alpha, o) =>
+      run(
+        "accumulateHessian",
+        () => accumulateHessian(ctx, H, X, alpha),
+        () => cpu.accumulateHessian(H, X, alpha, o),
+      ),
     reduce: (x, op, axis) => run("reduce", () => reduce(ctx, x, op, axis), () => cpu.reduce(x, op, axis)),
     histogram: (x, bins, lo, hi) =>
       run("histogram", () => histogram(ctx, x, bins, lo, hi), () => cpu.histogram(x, bins, lo, hi)),

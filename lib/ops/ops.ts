@@ -31,6 +31,57 @@ export interface MatmulOptions {
   transA?: boolean;
   /** Use Bᵀ (B given as `[N, K]`). Default false. */
   transB?: boolean;
+  /**
+   * Write the result into this f32 tensor of the output shape (and return it) instead of a new
+   * one: hot loops reuse one buffer instead of paying for fresh pages on every call.
+   */
+  out?: Tensor<"f32">;
+  /** Scale of the product (default 1): `C = alpha·op(A)·op(B) + beta·C`. */
+  alpha?: number;
+  /** Scale of the previous contents of `out` (default 0; any other value needs `out`). `beta = 1` accumulates. */
+  beta?: number;
+}
+
+/**
+ * A strided window of a row-major f32 matrix: element (i, j) is `data[offset + i·stride + j]`,
+ * `0 ≤ i < rows`, `0 ≤ j < cols ≤ stride`. It names a block of a larger matrix (columns
+ * `c0..c1` of `[rows, cols]`: `offset = c0`, `stride = cols`) without copying it.
+ */
+export interface MatrixView {
+  /** Storage of the whole underlying matrix (row-major). */
+  data: Float32Array;
+  /** Index in `data` of element (0, 0) of the view. */
+  offset: number;
+  /** Rows of the view. */
+  rows: number;
+  /** Columns of the view (≤ stride). */
+  cols: number;
+  /** Elements between the starts of consecutive rows (the underlying matrix's row length). */
+  stride: number;
+}
+
+/** Options of {@link Ops.gemm}. */
+export interface GemmOptions {
+  /** Use Aᵀ (the view A is `[K, M]`). Default false. */
+  transA?: boolean;
+  /** Use Bᵀ (the view B is `[N, K]`). Default false. */
+  transB?: boolean;
+  /** Scale of the product (default 1). */
+  alpha?: number;
+  /** Scale of C's previous contents (default 0; 1 accumulates, as BLAS beta). */
+  beta?: number;
+}
+
+/** Options of {@link Ops.accumulateHessian}. */
+export interface HessianOptions {
+  /**
+   * Precision of this call's XᵀX (default "f64"): "f64" sums the exact f32·f32 products in f64;
+   * "f32" lets a backend sum them in f32 (blas: ssyrk on X in place, numpy's and PyTorch's
+   * arithmetic on f32 X) before adding to H; the ts specification always sums in f64. H itself
+   * stays f64: across many calls f32 storage would drop small contributions, and within a call
+   * f32 sums lose inputs with a large common offset (tests/ops/hessian_precision_test.ts).
+   */
+  precision?: "f32" | "f64";
 }
 
 /** Reductions offered by {@link Ops.reduce}. `std` is the population standard deviation. */
@@ -58,6 +109,7 @@ export interface IntQuantParams {
 export interface PackedCodes {
   /** u32 `[rows, wordsPerRow]`. */
   words: Tensor<"u32">;
+  /** Packing width in bits per code: 2, 3, 4 or 8. */
   bits: number;
   /** Logical number of codes per row. */
   cols: number;
@@ -80,11 +132,24 @@ export interface Ops {
   /** Human-readable description (library path, adapter info). */
   readonly info: string;
 
-  /** C = op(A)·op(B), f32. A `[M, K]`, B `[K, N]` (or transposed per options), C `[M, N]`. Also 3-D batched `[batch, ., .]`. */
+  /**
+   * C = alpha·op(A)·op(B) + beta·C, f32. A `[M, K]`, B `[K, N]` (or transposed per options), C `[M, N]`.
+   * Also 3-D batched `[batch, ., .]`. C is `options.out` when given (returned), else a new tensor.
+   */
   matmul(A: Tensor<"f32">, B: Tensor<"f32">, options?: MatmulOptions): Promise<Tensor<"f32">>;
 
-  /** In place `H += alpha · XᵀX`; H f64 `[n, n]` (full symmetric), X f32 `[tokens, n]`; accumulation in f64 on the CPU. */
-  accumulateHessian(H: Tensor<"f64">, X: Tensor<"f32">, alpha?: number): Promise<void>;
+  /**
+   * In place `C = alpha·op(A)·op(B) + beta·C` on strided windows ({@link MatrixView}) of larger
+   * matrices: BLAS `sgemm` with leading dimensions, so blocked algorithms (GPTQ's lazy batch
+   * updates) update a panel of a matrix without copying it. C must not overlap A or B.
+   */
+  gemm(C: MatrixView, A: MatrixView, B: MatrixView, options?: GemmOptions): Promise<void>;
+
+  /**
+   * In place `H += alpha · XᵀX`; H f64 `[n, n]` (full symmetric), X f32 `[tokens, n]`; the sum over
+   * tokens in f64 on the CPU unless `options.precision` is "f32".
+   */
+  accumulateHessian(H: Tensor<"f64">, X: Tensor<"f32">, alpha?: number, options?: HessianOptions): Promise<void>;
 
   /** Reduction of a 2-D f32 tensor along an axis; result f32 (f64 accumulation on the CPU). */
   reduce(x: Tensor<"f32">, op: ReduceOp, axis: ReduceAxis): Promise<Tensor<"f32">>;
@@ -121,25 +186,37 @@ export interface Ops {
    * Fast Walsh–Hadamard transform along the rows of x `[rows, n]`: y = x·diag(signs)·H_nᵀ·scale
    * (H_n = H_m ⊗ H_{2^k}; Sylvester factors are symmetric, a stored H_m need not be).
    * n = m·2^k where H_n = H_m ⊗ H_{2^k} (H_m given as `hadamardM` ±1 `[m, m]` when m > 1).
-   * Default scale 1/√n (orthonormal).
+   * Default scale 1/√n (orthonormal). `out` (f32 `[rows, n]`, may be x itself) receives the
+   * result instead of a new tensor.
    */
   fwht(
     x: Tensor<"f32">,
-    options?: { signs?: Float32Array; hadamardM?: Tensor<"f32">; scale?: number },
+    options?: { signs?: Float32Array; hadamardM?: Tensor<"f32">; scale?: number; out?: Tensor<"f32"> },
   ): Promise<Tensor<"f32">>;
 
   /**
    * One GPTQ block: quantize columns j = 0..B-1 of W `[rows, B]` in order with error feedback
    * `W[:, j+1:] -= err_j · Hinv[j, j+1:]`, Hinv f32 `[B, B]` the block of the upper Cholesky
    * factor of H⁻¹; params per row (`scale`, `zero` f32 `[rows, 1]`, the block lies in one group).
-   * The caller applies the trailing update `W[:, end:] -= err · Hinv[block, end:]` with matmul.
+   * The caller applies the trailing update `W[:, end:] -= err · Hinv[block, end:]` with gemm.
+   * `out` (tensors of the result shapes) receives the result instead of new tensors; a backend
+   * may ignore it, so callers read the returned result.
    */
-  gptqBlock(W: Tensor<"f32">, Hinv: Tensor<"f32">, params: IntQuantParams): Promise<GptqBlockResult>;
+  gptqBlock(
+    W: Tensor<"f32">,
+    Hinv: Tensor<"f32">,
+    params: IntQuantParams,
+    out?: GptqBlockResult,
+  ): Promise<GptqBlockResult>;
 
-  /** Lower Cholesky factor L (A = L·Lᵀ) of a symmetric positive-definite f64 `[n, n]`; throws NotPositiveDefiniteError. */
-  cholesky(A: Tensor<"f64">): Promise<Tensor<"f64">>;
-  /** Inverse of a triangular f64 `[n, n]` matrix. */
-  triangularInverse(T: Tensor<"f64">, options: { lower: boolean }): Promise<Tensor<"f64">>;
+  /**
+   * Lower Cholesky factor L (A = L·Lᵀ) of a symmetric positive-definite f64 `[n, n]`; throws
+   * NotPositiveDefiniteError. With `overwrite`, a backend may factor in A's memory and return
+   * A itself (A's contents are then unspecified, also after a throw); without it A is untouched.
+   */
+  cholesky(A: Tensor<"f64">, options?: { overwrite?: boolean }): Promise<Tensor<"f64">>;
+  /** Inverse of a triangular f64 `[n, n]` matrix; `overwrite` as for {@link Ops.cholesky}. */
+  triangularInverse(T: Tensor<"f64">, options: { lower: boolean; overwrite?: boolean }): Promise<Tensor<"f64">>;
   /** Solves op(T)·X = B for X; T triangular f64 `[n, n]`, B f64 `[n, m]`. */
   triangularSolve(
     T: Tensor<"f64">,

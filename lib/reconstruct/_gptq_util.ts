@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /**
- * Small helpers of the GPTQ sweep: the column order, permuted copies, sub-blocks of the f32
- * `Hinv`, in-place column updates and per-group parameter views.
+ * Small helpers of the GPTQ sweep: the column order, permuted copies, contiguous panels for
+ * the scalar sweep (in a reused workspace) and per-group parameter views.
  *
  * @module
  */
-import { formatShape, Tensor } from "../tensor/tensor.ts";
+import { Tensor } from "../tensor/tensor.ts";
 import type { IntQuantParams } from "../ops/ops.ts";
+import type { Workspace } from "../ops/workspace.ts";
 
 /**
  * The column order of the sweep: `order` when given (validated), else act-order (diag(H)
@@ -40,10 +41,10 @@ export function columnOrder(
   return idx.sort((a, b) => (d[b] as number) - (d[a] as number) || a - b);
 }
 
-/** Copy of W `[rows, cols]` with columns permuted: out[:, a] = W[:, order[a]]. */
-export function copyCols(W: Tensor<"f32">, order: Int32Array): Tensor<"f32"> {
+/** Copy of W `[rows, cols]` with columns permuted: out[:, a] = W[:, order[a]] (into `dst` when given). */
+export function copyCols(W: Tensor<"f32">, order: Int32Array, dst?: Float32Array): Tensor<"f32"> {
   const [rows, cols] = W.shape as [number, number];
-  const out = new Float32Array(rows * cols); // [rows, cols] sweep order
+  const out = dst ?? new Float32Array(rows * cols); // [rows, cols] sweep order
   for (let r = 0; r < rows; r++) {
     const o = r * cols;
     for (let a = 0; a < cols; a++) out[o + a] = W.data[o + (order[a] as number)] as number;
@@ -51,28 +52,26 @@ export function copyCols(W: Tensor<"f32">, order: Int32Array): Tensor<"f32"> {
   return new Tensor("f32", [rows, cols], out);
 }
 
-/** f32 copy of `U[r0:r1, c0:c1]` from a row-major `[n, n]` array. */
-export function subUpper(U: Float32Array, n: number, r0: number, r1: number, c0: number, c1: number): Tensor<"f32"> {
+/**
+ * `src[r0:r0+rows, c0:c1]` of a row-major f32 matrix with `cols` columns, copied into the
+ * workspace slot `slot` as a contiguous `[rows, c1 − c0]` tensor (the operand layout of
+ * `ops.gptqBlock`; the slot is reused run after run).
+ */
+export function panel(
+  ws: Workspace,
+  slot: string,
+  src: Float32Array | Tensor<"f32">,
+  rows: number,
+  cols: number,
+  r0: number,
+  c0: number,
+  c1: number,
+): Tensor<"f32"> {
+  const s = src instanceof Float32Array ? src : src.data;
   const w = c1 - c0;
-  const out = new Float32Array((r1 - r0) * w); // [r1 − r0, c1 − c0]
-  for (let r = r0; r < r1; r++) out.set(U.subarray(r * n + c0, r * n + c1), (r - r0) * w);
-  return new Tensor("f32", [r1 - r0, w], out);
-}
-
-/** In place `dst[:, start:start+w] −= upd` for dst `[rows, cols]`, upd `[rows, w]`. */
-export function subtractCols(dst: Tensor<"f32">, start: number, upd: Tensor<"f32">): void {
-  const [rows, cols] = dst.shape as [number, number];
-  const w = upd.shape[1] as number;
-  if (upd.shape[0] !== rows || start + w > cols) {
-    throw new TypeError(
-      `subtractCols: Cannot subtract ${formatShape(upd.shape)} at column ${start} of ${formatShape(dst.shape)}`,
-    );
-  }
-  const d = dst.data, u = upd.data;
-  for (let r = 0; r < rows; r++) {
-    const o = r * cols + start, ou = r * w;
-    for (let k = 0; k < w; k++) d[o + k] = (d[o + k] as number) - (u[ou + k] as number);
-  }
+  const out = ws.f32(slot, rows * w); // [rows, c1 − c0]
+  for (let r = 0; r < rows; r++) out.set(s.subarray((r0 + r) * cols + c0, (r0 + r) * cols + c1), r * w);
+  return new Tensor("f32", [rows, w], out);
 }
 
 /** Parameters of group g as `[rows, 1]` tensors, from `[rows, G]` arrays. */

@@ -14,6 +14,7 @@
 import { Tensor } from "../tensor/tensor.ts";
 import type { Ops } from "../ops/ops.ts";
 import { NotPositiveDefiniteError } from "../linalg/errors.ts";
+import type { Workspace } from "../ops/workspace.ts";
 
 /** Default damping relative to mean(diag H) (GPTQ's `percdamp`). */
 export const DEFAULT_DAMP_RATIO = 0.01;
@@ -43,6 +44,11 @@ export interface PrepareOptions {
   dampTries?: number;
   /** Function name for error messages. */
   fn?: string;
+  /**
+   * Scratch arena: the n² f64 working matrix (and so the returned `Hinv`) lives in its slot
+   * "hinv.m", valid until the workspace's next use of that slot. Default: a fresh array.
+   */
+  workspace?: Workspace;
 }
 
 /**
@@ -88,34 +94,45 @@ export async function prepareHessian(H: Tensor<"f64">, options: PrepareOptions):
   for (let a = 0; a < n; a++) src[a] = order ? (order[n - 1 - a] as number) : n - 1 - a;
   const tried: number[] = [];
   let last: NotPositiveDefiniteError | undefined;
+  // One n² f64 buffer serves M, L, L⁻¹ and U in turn (the backends factor and invert in place
+  // when allowed): at n = 4096 each fresh 128 MiB array costs more in page faults than dtrtri.
+  const M = new Tensor("f64", [n, n], options.workspace ? options.workspace.f64("hinv.m", n * n) : undefined);
+  const m = M.data;
   for (let k = 0; k < tries; k++) {
     const dampRatio = ratio0 * 10 ** k;
     const damp = dampRatio * meanDiag;
     tried.push(dampRatio);
-    const M = new Float64Array(n * n); // [n, n]
     for (let a = 0; a < n; a++) {
       const ra = (src[a] as number) * n;
-      for (let b = 0; b <= a; b++) {
-        const cb = src[b] as number;
-        M[a * n + b] = h[ra + cb] as number;
-      }
+      const oa = a * n;
+      for (let b = 0; b <= a; b++) m[oa + b] = h[ra + (src[b] as number)] as number;
       const ja = src[a] as number;
-      M[a * n + a] = (isDead[ja] ? 1 : (h[ra + ja] as number)) + damp;
+      m[oa + a] = (isDead[ja] ? 1 : (h[ra + ja] as number)) + damp;
+      m.fill(0, oa + a + 1, oa + n); // upper triangle: unread by the factorization, zero for the ts one
     }
     let L: Tensor<"f64">;
     try {
-      L = await options.ops.cholesky(new Tensor("f64", [n, n], M));
+      L = await options.ops.cholesky(M, { overwrite: true });
     } catch (e) {
       if (!(e instanceof NotPositiveDefiniteError)) throw e;
       last = e;
       if (ratio0 === 0) break; // escalating zero damping changes nothing
       continue;
     }
-    const Linv = (await options.ops.triangularInverse(L, { lower: true })).data;
-    const U = new Float64Array(n * n); // [n, n] upper: U[i, j] = Linv[n−1−i, n−1−j]
-    for (let i = 0; i < n; i++) {
-      const ri = (n - 1 - i) * n;
-      for (let j = i; j < n; j++) U[i * n + j] = Linv[ri + n - 1 - j] as number;
+    const Linv = await options.ops.triangularInverse(L, { lower: true, overwrite: true });
+    // U[i, j] = Linv[n−1−i, n−1−j]: a point reflection of the matrix, which maps the lower
+    // triangle onto the upper one; done in place when the backend inverted in M's memory.
+    const U = Linv.data === m ? m : new Float64Array(n * n);
+    const li = Linv.data;
+    const last2 = n * n - 1;
+    if (U === li) {
+      for (let p = 0; p < (n * n) >> 1; p++) {
+        const t = li[p] as number;
+        li[p] = li[last2 - p] as number;
+        li[last2 - p] = t;
+      }
+    } else {
+      for (let p = 0; p <= last2; p++) U[p] = li[last2 - p] as number;
     }
     return { Hinv: new Tensor("f64", [n, n], U), dead: Int32Array.from(dead), dampRatio, damp };
   }

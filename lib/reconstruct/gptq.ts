@@ -28,13 +28,20 @@ import { assertFinite, dims2, formatShape, Tensor } from "../tensor/tensor.ts";
 import type { IntQuantParams, Ops } from "../ops/ops.ts";
 import { tsOps } from "../ops/ts/mod.ts";
 import { formatId, groupsPerRow, type IntSpec } from "../quant/spec.ts";
-import { minmaxParams } from "../quant/minmax.ts";
+import { type GroupObserver, minmaxObserver, paramsFromObserver } from "../quant/group_params.ts";
+import { sliceCols } from "../tensor/manip.ts";
 import { type IntQuantized, intQuantized } from "../quant/quantized_tensor.ts";
 import { prepareHessian } from "./_hinv.ts";
-import { columnOrder, copyCols, groupParamsAt, subtractCols, subUpper } from "./_gptq_util.ts";
+import { columnOrder, copyCols, groupParamsAt, panel } from "./_gptq_util.ts";
+import { view } from "../ops/ts/gemm.ts";
+import { Workspace } from "../ops/workspace.ts";
 
-/** Fits per-row parameters (`scale`, `zero` f32 `[rows, 1]`) on a slice of columns `[rows, n]`. */
-export type GroupObserver = (W: Tensor<"f32">, spec: IntSpec) => IntQuantParams | Promise<IntQuantParams>;
+/**
+ * Columns per scalar sweep inside a lazy batch: the scalar work is rows·cols·width/2 updates,
+ * the rest of each batch goes through gemm. 16 balances the scalar loop against gemm calls
+ * too thin to run at full speed (measured in bench/peers_bench.ts).
+ */
+const SWEEP_WIDTH = 16;
 
 /** Options of {@link gptq}. */
 export interface GptqOptions {
@@ -60,6 +67,12 @@ export interface GptqOptions {
   dampTries?: number;
   /** Called after each block with columns done and total. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Scratch arena for the sweep's per-run buffers (default: a fresh one per call). Pass one
+   * {@link Workspace} to consecutive calls (layer after layer) to reuse its memory; never share
+   * one between calls that run concurrently.
+   */
+  workspace?: Workspace;
 }
 
 /** Result of {@link gptq}. */
@@ -81,10 +94,6 @@ export interface GptqResult {
   /** Dead columns (H_jj = 0), quantized as zeros. */
   dead: Int32Array;
 }
-
-/** Min-max per row on a slice: GPTQ's `find_params(W, weight=True)`. */
-export const minmaxObserver: GroupObserver = (W: Tensor<"f32">, spec: IntSpec): IntQuantParams =>
-  minmaxParams(W, { ...spec, groupSize: 0 });
 
 /**
  * Quantizes W with GPTQ given the layer Hessian.
@@ -131,18 +140,22 @@ export async function gptq(W: Tensor<"f32">, H: Tensor<"f64">, options: GptqOpti
   const order = columnOrder(fn, H, options.order, options.actOrder === true);
   const natural = order.every((c, a) => c === a);
 
+  const ws = options.workspace ?? new Workspace();
   const prep = await prepareHessian(H, {
     ops,
     order,
     fn,
+    workspace: ws,
     ...(options.dampRatio !== undefined && { dampRatio: options.dampRatio }),
     ...(options.dampTries !== undefined && { dampTries: options.dampTries }),
   });
-  const U = Float32Array.from(prep.Hinv.data); // [cols, cols] f32 for the sweep, as the reference
+  const U = ws.f32("gptq.hinv", cols * cols); // [cols, cols] f32 for the sweep, as the reference
+  U.set(prep.Hinv.data);
 
   // Parameters: fixed ([rows, G], original order), per-channel (found before zeroing dead
   // columns, as the reference), static groups (after), or dynamic (fitted when entering a group).
-  const W0 = new Tensor("f32", [rows, cols], W.data.slice()); // [rows, cols]
+  const W0 = new Tensor("f32", [rows, cols], ws.f32("gptq.w0", rows * cols)); // [rows, cols]
+  W0.data.set(W.data);
   let fixed: IntQuantParams | undefined = options.params;
   if (!fixed && G === 1) fixed = await observer(W0, spec);
   for (const j of prep.dead) for (let r = 0; r < rows; r++) W0.data[r * cols + j] = 0;
@@ -163,16 +176,19 @@ export async function gptq(W: Tensor<"f32">, H: Tensor<"f64">, options: GptqOpti
   }
   const groupAt = (a: number) => (dynamic ? Math.floor(a / gs) : Math.floor((order[a] as number) / gs));
 
-  const Wp = copyCols(W0, order); // [rows, cols] in sweep order, updated in place
+  // [rows, cols] in sweep order, updated in place (W0 itself in the natural order)
+  const Wp = natural ? W0 : copyCols(W0, order, ws.f32("gptq.wp", rows * cols));
+  // In the natural order the sweep writes the final arrays directly; otherwise sweep order first.
   const Qp = new Float32Array(rows * cols); // [rows, cols] sweep order
   const codesP = new Uint8Array(rows * cols); // [rows, cols] sweep order
   const lossP = new Float64Array(cols);
   const paramCache = new Map<number, IntQuantParams>();
+  const sweep = Math.min(B, SWEEP_WIDTH);
   for (let b0 = 0; b0 < cols;) {
     let b1 = Math.min(cols, (Math.floor(b0 / B) + 1) * B);
     if (dynamic) b1 = Math.min(b1, (Math.floor(b0 / gs) + 1) * gs);
     if (dynamic && b0 % gs === 0) {
-      const p = await observer(sliceColumns(Wp, b0, b0 + gs), spec);
+      const p = await observer(sliceCols(Wp, b0, b0 + gs), spec);
       checkParams(fn, p, rows, 1, maxq);
       const g = b0 / gs;
       for (let r = 0; r < rows; r++) {
@@ -181,48 +197,78 @@ export async function gptq(W: Tensor<"f32">, H: Tensor<"f64">, options: GptqOpti
       }
     }
     const bw = b1 - b0;
-    const Wb = sliceColumns(Wp, b0, b1); // [rows, bw], updated run by run
-    const Eb = new Float32Array(rows * bw); // [rows, bw] scaled errors of the block
+    const Eb = ws.f32("gptq.err", rows * bw); // [rows, bw] scaled errors of the block
+    // Runs of at most `sweep` columns sharing a group go through the scalar sweep; each run's
+    // errors reach the rest of the block by one in-place gemm (rank-n update), so the scalar
+    // work per column is O(sweep), not O(blockSize).
     for (let a = b0; a < b1;) {
       const g = groupAt(a);
       let c = a + 1;
-      while (c < b1 && groupAt(c) === g) c++;
+      while (c < b1 && c - a < sweep && groupAt(c) === g) c++;
       let p = paramCache.get(g);
       if (!p || dynamic) {
         p = groupParamsAt(scale, zero, rows, G, g, maxq);
         paramCache.set(g, p);
       }
-      const run = await ops.gptqBlock(sliceColumns(Wb, a - b0, c - b0), subUpper(U, cols, a, c, a, c), p);
       const n = c - a;
+      const run = await ops.gptqBlock(
+        panel(ws, "gptq.w", Wp, rows, cols, 0, a, c),
+        panel(ws, "gptq.u", U, n, cols, a, a, c),
+        p,
+        {
+          Q: new Tensor("f32", [rows, n], ws.f32("gptq.q", rows * n)),
+          err: new Tensor("f32", [rows, n], ws.f32("gptq.e", rows * n)),
+          codes: new Tensor("u8", [rows, n], ws.u8("gptq.c", rows * n)),
+        },
+      );
+      const rq = run.Q.data, re = run.err.data, rc = run.codes.data;
       for (let r = 0; r < rows; r++) {
+        const o = r * cols + a, or = r * n, oe = r * bw + a - b0;
+        Qp.set(rq.subarray(or, or + n), o);
+        codesP.set(rc.subarray(or, or + n), o);
+        Eb.set(re.subarray(or, or + n), oe);
         for (let k = 0; k < n; k++) {
-          const e = run.err.data[r * n + k] as number;
-          Qp[r * cols + a + k] = run.Q.data[r * n + k] as number;
-          codesP[r * cols + a + k] = run.codes.data[r * n + k] as number;
-          Eb[r * bw + a - b0 + k] = e;
+          const e = re[or + k] as number;
           lossP[a + k] = (lossP[a + k] as number) + (e * e) / 2;
         }
       }
-      if (c < b1) subtractCols(Wb, c - b0, await ops.matmul(run.err, subUpper(U, cols, a, c, c, b1)));
+      // W[:, c:b1] −= Err[:, a:c] · U[a:c, c:b1], in place
+      if (c < b1) {
+        await ops.gemm(
+          view(Wp.data, rows, cols, c, b1),
+          { data: Eb, offset: a - b0, rows, cols: n, stride: bw },
+          { data: U, offset: a * cols + c, rows: n, cols: b1 - c, stride: cols },
+          { alpha: -1, beta: 1 },
+        );
+      }
       a = c;
     }
+    // Lazy-batch update: W[:, b1:] −= Err · U[b0:b1, b1:], in place
     if (b1 < cols) {
-      subtractCols(Wp, b1, await ops.matmul(new Tensor("f32", [rows, bw], Eb), subUpper(U, cols, b0, b1, b1, cols)));
+      await ops.gemm(
+        view(Wp.data, rows, cols, b1, cols),
+        { data: Eb, offset: 0, rows, cols: bw, stride: bw },
+        { data: U, offset: b0 * cols + b1, rows: bw, cols: cols - b1, stride: cols },
+        { alpha: -1, beta: 1 },
+      );
     }
     options.onProgress?.(b1, cols);
     b0 = b1;
   }
 
   // Back to the original column order.
-  const Q = new Float32Array(rows * cols); // [rows, cols]
-  const codes = new Uint8Array(rows * cols); // [rows, cols]
-  const loss = new Float64Array(cols);
-  for (let a = 0; a < cols; a++) {
-    const j = order[a] as number;
-    loss[j] = lossP[a] as number;
-    for (let r = 0; r < rows; r++) {
-      Q[r * cols + j] = Qp[r * cols + a] as number;
-      codes[r * cols + j] = codesP[r * cols + a] as number;
+  let Q = Qp, codes = codesP, loss = lossP;
+  if (!natural) {
+    Q = new Float32Array(rows * cols); // [rows, cols]
+    codes = new Uint8Array(rows * cols); // [rows, cols]
+    loss = new Float64Array(cols);
+    for (let a = 0; a < cols; a++) {
+      const j = order[a] as number;
+      loss[j] = lossP[a] as number;
+      for (let r = 0; r < rows; r++) {
+        Q[r * cols + j] = Qp[r * cols + a] as number;
+        codes[r * cols + j] = codesP[r * cols + a] as number;
+      }
     }
   }
   let groupIndex: Int32Array | undefined;
@@ -247,43 +293,6 @@ export async function gptq(W: Tensor<"f32">, H: Tensor<"f64">, options: GptqOpti
   };
   if (!natural) result.perm = order;
   return result;
-}
-
-/** Columns `[start, end)` of a row-major f32 matrix, copied. */
-function sliceColumns(t: Tensor<"f32">, start: number, end: number): Tensor<"f32"> {
-  const [rows, cols] = t.shape as [number, number];
-  const w = end - start;
-  const out = new Float32Array(rows * w);
-  for (let r = 0; r < rows; r++) out.set(t.data.subarray(r * cols + start, r * cols + end), r * w);
-  return new Tensor("f32", [rows, w], out);
-}
-
-/** Static groups: parameters of every group fitted on W (dead columns zeroed) before the sweep. */
-/**
- * Parameters `[rows, G]` of W from a per-slice observer, one call per group of `cols / G`
- * columns (GPTQ's static groups; also RTN with any observer).
- */
-export async function paramsFromObserver(
-  W: Tensor<"f32">,
-  spec: IntSpec,
-  observer: GroupObserver,
-): Promise<IntQuantParams> {
-  const [rows, cols] = W.shape as [number, number];
-  const gs = spec.groupSize === 0 ? cols : spec.groupSize;
-  const G = cols / gs;
-  const scale = new Float32Array(rows * G), zero = new Float32Array(rows * G);
-  for (let g = 0; g < G; g++) {
-    const p = await observer(sliceColumns(W, g * gs, (g + 1) * gs), spec);
-    for (let r = 0; r < rows; r++) {
-      scale[r * G + g] = p.scale.data[p.scale.shape[0] === 1 ? 0 : r] as number;
-      zero[r * G + g] = p.zero.data[p.zero.shape[0] === 1 ? 0 : r] as number;
-    }
-  }
-  return {
-    scale: new Tensor("f32", [rows, G], scale),
-    zero: new Tensor("f32", [rows, G], zero),
-    maxq: 2 ** spec.bits - 1,
-  };
 }
 
 function checkParams(fn: string, p: IntQuantParams, rows: number, G: number, maxq: number): void {

@@ -55,7 +55,7 @@
  *
  * @module
  */
-export { gptq, type GptqOptions, type GptqResult, type GroupObserver, minmaxObserver } from "./gptq.ts";
+export { gptq, type GptqOptions, type GptqResult } from "./gptq.ts";
 export { babaiNearestPlane, type BabaiResult } from "./babai.ts";
 export {
   adaround,

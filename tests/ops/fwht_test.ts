@@ -167,3 +167,24 @@ blasTest("fwht() is identical to ts", async (blas) => {
   const Hm = new Tensor("f32", [12, 12], paley(11));
   assert.deepEqual((await blas.fwht(x, { hadamardM: Hm })).data, fwht(x, { hadamardM: Hm }).data);
 });
+
+Deno.test("fwht() writes into out, or in place into x itself, with the same values", async () => {
+  const x = randF32([3, 64], 31);
+  const signs = Float32Array.from({ length: 64 }, (_, i) => (i % 3 === 0 ? -1 : 1));
+  const want = fwht(x, { signs });
+  const out = new Tensor("f32", [3, 64]);
+  assert.equal(fwht(x, { signs, out }), out);
+  assert.deepEqual(out.data, want.data);
+  const y = new Tensor("f32", [3, 64], x.data.slice());
+  assert.equal(fwht(y, { signs, out: y }), y);
+  assert.deepEqual(y.data, want.data);
+  await assertThrowsMessage(
+    () => fwht(x, { out: new Tensor("f32", [3, 32]) }),
+    TypeError,
+    "fwht: Cannot write into 'out'",
+  );
+  const base = new Float32Array(193);
+  const x2 = new Tensor("f32", [3, 64], base.subarray(0, 192));
+  const shifted = new Tensor("f32", [3, 64], base.subarray(1, 193));
+  await assertThrowsMessage(() => fwht(x2, { out: shifted }), TypeError, "partly overlaps x");
+});

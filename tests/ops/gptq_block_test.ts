@@ -138,3 +138,22 @@ blasTest("gptqBlock() is identical to ts", async (blas) => {
   assert.deepEqual(a.err.data, b.err.data);
   assert.deepEqual(a.codes.data, b.codes.data);
 });
+
+Deno.test("gptqBlock() writes into out (reused across calls) exactly what it returns otherwise", async () => {
+  const W = randF32([9, 12], 41), H = spd(12, 42);
+  const Hinv = hinvUpper(H);
+  const p = rowParams(W, 7);
+  const fresh = gptqBlock(W, Hinv, p);
+  const out = { Q: new Tensor("f32", [9, 12]), err: new Tensor("f32", [9, 12]), codes: new Tensor("u8", [9, 12]) };
+  out.err.data.fill(NaN); // stale contents of a reused buffer must not leak into the result
+  for (let rep = 0; rep < 2; rep++) {
+    const r = gptqBlock(W, Hinv, p, out);
+    assert.equal(r, out);
+    assert.deepEqual(r.Q.data, fresh.Q.data);
+    assert.deepEqual(r.err.data, fresh.err.data);
+    assert.deepEqual(r.codes.data, fresh.codes.data);
+  }
+  const bad = { ...out, codes: new Tensor("u8", [9, 11]) };
+  await assertThrowsMessage(() => gptqBlock(W, Hinv, p, bad), TypeError, "gptqBlock: Cannot write into out");
+  await assertThrowsMessage(() => gptqBlock(W, Hinv, p, { ...out, err: W }), TypeError, "overlaps W");
+});

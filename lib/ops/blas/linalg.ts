@@ -34,10 +34,15 @@ function checkInfo(fn: string, routine: string, info: Int32Array): void {
 }
 
 /** Lower Cholesky factor with `dpotrf`; same contract and errors as lib/linalg `cholesky`. */
-export function blasCholesky(lib: BlasLibrary, A: Tensor<"f64">, options: { hint?: string } = {}): Tensor<"f64"> {
+export function blasCholesky(
+  lib: BlasLibrary,
+  A: Tensor<"f64">,
+  options: { hint?: string; overwrite?: boolean } = {},
+): Tensor<"f64"> {
   const fn = "cholesky";
   const n = square(fn, "A", A);
-  const a = Float64Array.from(A.data); // row-major lower = column-major upper
+  // row-major lower = column-major upper; with overwrite, in A's memory (no n² copy)
+  const a = options.overwrite ? A.data : Float64Array.from(A.data);
   const info = int(0);
   if (n > 0) lib.symbols.dpotrf_(ch("U"), int(n), a, int(n), info, CHAR_LEN);
   checkInfo(fn, "dpotrf", info);
@@ -54,21 +59,25 @@ export function blasCholesky(lib: BlasLibrary, A: Tensor<"f64">, options: { hint
     );
   }
   zeroTriangle(a, n, "upper");
-  return new Tensor("f64", [n, n], a);
+  return options.overwrite ? A : new Tensor("f64", [n, n], a);
 }
 
 /** Inverse of a triangular matrix with `dtrtri`; same contract as lib/linalg `triangularInverse`. */
-export function blasTriangularInverse(lib: BlasLibrary, T: Tensor<"f64">, options: { lower: boolean }): Tensor<"f64"> {
+export function blasTriangularInverse(
+  lib: BlasLibrary,
+  T: Tensor<"f64">,
+  options: { lower: boolean; overwrite?: boolean },
+): Tensor<"f64"> {
   const fn = "triangularInverse";
   const n = square(fn, "T", T);
   checkDiagonal(fn, T.data, n);
-  const a = Float64Array.from(T.data);
+  const a = options.overwrite ? T.data : Float64Array.from(T.data);
   zeroTriangle(a, n, options.lower ? "upper" : "lower"); // the ignored triangle reads as zero
   const info = int(0);
   if (n > 0) lib.symbols.dtrtri_(ch(options.lower ? "U" : "L"), ch("N"), int(n), a, int(n), info, CHAR_LEN, CHAR_LEN);
   checkInfo(fn, "dtrtri", info);
   if ((info[0] as number) > 0) throw new SingularMatrixError(fn, n, (info[0] as number) - 1);
-  return new Tensor("f64", [n, n], a);
+  return options.overwrite ? T : new Tensor("f64", [n, n], a);
 }
 
 /**

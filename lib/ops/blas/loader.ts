@@ -57,6 +57,11 @@ export const BLAS_SYMBOLS = {
     parameters: ["i32", "i32", "i32", "i32", "i32", "f64", "buffer", "i32", "f64", "buffer", "i32"],
     result: "void",
   },
+  // void cblas_ssyrk(order, uplo, trans, N, K, alpha, A, lda, beta, C, ldc)
+  cblas_ssyrk: {
+    parameters: ["i32", "i32", "i32", "i32", "i32", "f32", "buffer", "i32", "f32", "buffer", "i32"],
+    result: "void",
+  },
   // dpotrf_(uplo, n, a, lda, info, len(uplo))
   dpotrf_: { parameters: ["buffer", "buffer", "buffer", "buffer", "buffer", "usize"], result: "void" },
   // dpotri_(uplo, n, a, lda, info, len(uplo))
@@ -143,6 +148,8 @@ export const BLAS_SYMBOLS = {
   },
   openblas_get_config: { parameters: [], result: "pointer", optional: true },
   openblas_get_num_threads: { parameters: [], result: "i32", optional: true },
+  // void openblas_set_num_threads(n): the bench runs threads = 1 and 2 in one process
+  openblas_set_num_threads: { parameters: ["i32"], result: "void", optional: true },
 } as const;
 
 /** The opened library: FFI symbols plus where it came from. */

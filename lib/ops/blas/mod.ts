@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /**
  * The `blas` backend: the {@link Ops} interface on OpenBLAS/LAPACK through Deno FFI, like
- * numpy on BLAS. `matmul` (sgemm), `accumulateHessian` (dsyrk in f64), `cholesky` (dpotrf),
+ * numpy on BLAS. `matmul` and `gemm` (sgemm, into `out`/strided windows without copies),
+ * `accumulateHessian` (dsyrk in f64, or ssyrk on X in place with precision "f32"), `cholesky` (dpotrf),
  * `triangularInverse` (dtrtri) and `triangularSolve` (dtrsm) run natively; the element-wise
  * and bit-level ops (quantization, packing, FWHT, the GPTQ block sweep, reductions) have no
  * BLAS counterpart and use the ts backend's code, so they are identical by construction.
@@ -24,7 +25,7 @@ import type { EighResult } from "../../linalg/eigh.ts";
 import type { QrResult } from "../../linalg/qr.ts";
 import type { SvdOptions, SvdResult } from "../../linalg/svd.ts";
 import type { Tensor } from "../../tensor/tensor.ts";
-import type { Ops } from "../ops.ts";
+import type { GemmOptions, HessianOptions, MatrixView, Ops } from "../ops.ts";
 import { lift, tsOps } from "../ts/mod.ts";
 import { blasAccumulateHessian } from "./hessian.ts";
 import {
@@ -37,7 +38,7 @@ import {
   blasTriangularSolve,
 } from "./linalg.ts";
 import { type BlasLibrary, BlasUnavailableError, openBlas } from "./loader.ts";
-import { blasMatmul } from "./matmul.ts";
+import { blasGemm, blasMatmul } from "./matmul.ts";
 
 export {
   BLAS_SYMBOLS,
@@ -56,7 +57,7 @@ export {
   blasTriangularInverse,
   blasTriangularSolve,
 } from "./linalg.ts";
-export { blasMatmul } from "./matmul.ts";
+export { blasGemm, blasMatmul } from "./matmul.ts";
 export { blasAccumulateHessian } from "./hessian.ts";
 
 /** The blas {@link Ops} plus the library it runs on and a few extra LAPACK routines. */
@@ -84,11 +85,14 @@ export function createBlasOps(lib: BlasLibrary): BlasOps {
       info: `${lib.config} (${lib.path}, ${lib.threads} threads)`,
       library: lib,
       matmul: lift((A: Tensor<"f32">, B: Tensor<"f32">, o?: Parameters<Ops["matmul"]>[2]) => blasMatmul(lib, A, B, o)),
-      accumulateHessian: lift((H: Tensor<"f64">, X: Tensor<"f32">, alpha?: number) =>
-        blasAccumulateHessian(lib, H, X, alpha)
+      gemm: lift((C: MatrixView, A: MatrixView, B: MatrixView, o?: GemmOptions) => blasGemm(lib, C, A, B, o)),
+      accumulateHessian: lift((H: Tensor<"f64">, X: Tensor<"f32">, alpha?: number, o?: HessianOptions) =>
+        blasAccumulateHessian(lib, H, X, alpha, o)
       ),
-      cholesky: lift((A: Tensor<"f64">) => blasCholesky(lib, A)),
-      triangularInverse: lift((T: Tensor<"f64">, o: { lower: boolean }) => blasTriangularInverse(lib, T, o)),
+      cholesky: lift((A: Tensor<"f64">, o?: { overwrite?: boolean }) => blasCholesky(lib, A, o)),
+      triangularInverse: lift((T: Tensor<"f64">, o: { lower: boolean; overwrite?: boolean }) =>
+        blasTriangularInverse(lib, T, o)
+      ),
       triangularSolve: lift((T: Tensor<"f64">, B: Tensor<"f64">, o: { lower: boolean; transpose?: boolean }) =>
         blasTriangularSolve(lib, T, B, o)
       ),

@@ -68,3 +68,51 @@ export function matmulShape(A: Tensor, B: Tensor, options: MatmulOptions = {}): 
     outShape: batched ? [batch, M, N] : [M, N],
   };
 }
+
+/** `alpha`, `beta` and the output of a matmul: `options.out` checked against the shape, or a new array. */
+export interface MatmulOutput {
+  C: Float32Array;
+  alpha: number;
+  beta: number;
+}
+
+/**
+ * Resolves `out`, `alpha` and `beta` of `matmul` (shared by the ts and blas backends).
+ *
+ * @throws {TypeError} when `out` has the wrong dtype or shape or overlaps A or B, or when beta ≠ 0
+ *   without `out`; {RangeError} on a non-finite alpha/beta
+ */
+export function matmulOutput(A: Tensor, B: Tensor, s: MatmulShape, options: MatmulOptions = {}): MatmulOutput {
+  const fn = "matmul";
+  const alpha = options.alpha ?? 1;
+  const beta = options.beta ?? 0;
+  if (!Number.isFinite(alpha) || !Number.isFinite(beta)) {
+    throw new RangeError(`${fn}: Cannot scale by alpha ${alpha}, beta ${beta}: both must be finite`);
+  }
+  const out = options.out;
+  if (out === undefined) {
+    if (beta !== 0) {
+      throw new TypeError(`${fn}: Cannot accumulate with beta ${beta} without 'out': pass the tensor to add to`);
+    }
+    return { C: new Float32Array(s.outShape.reduce((p, d) => p * d, 1)), alpha, beta };
+  }
+  checkDType(fn, "out", out, "f32");
+  if (out.shape.length !== s.outShape.length || out.shape.some((d, i) => d !== s.outShape[i])) {
+    throw new TypeError(
+      `${fn}: Cannot write into 'out' of shape ${formatShape(out.shape)}: the product has shape ${
+        formatShape(s.outShape)
+      }`,
+    );
+  }
+  for (const [arg, t] of [["A", A], ["B", B]] as const) {
+    if (overlaps(out.data as Float32Array, t.data as Float32Array)) {
+      throw new TypeError(`${fn}: Cannot write into 'out': it overlaps '${arg}' (use a separate buffer)`);
+    }
+  }
+  return { C: out.data as Float32Array, alpha, beta };
+}
+
+function overlaps(x: ArrayBufferView, y: ArrayBufferView): boolean {
+  if (x.buffer !== y.buffer) return false;
+  return x.byteOffset < y.byteOffset + y.byteLength && y.byteOffset < x.byteOffset + x.byteLength;
+}

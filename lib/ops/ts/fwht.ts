@@ -31,14 +31,17 @@ export interface FwhtOptions {
   hadamardM?: Tensor<"f32">;
   /** Output scale (default 1/√n). */
   scale?: number;
+  /** f32 `[rows, n]` to write the result into (may be x itself: an in-place transform). */
+  out?: Tensor<"f32">;
 }
 
 /**
  * Walsh–Hadamard transform of each row.
  *
  * @param x f32 `[rows, n]`, n = m·2^k (m = 1 without `hadamardM`)
- * @param options `signs` f32 `[n]`, `hadamardM` f32 `[m, m]` of ±1, `scale` (default 1/√n)
- * @returns f32 `[rows, n]`
+ * @param options `signs` f32 `[n]`, `hadamardM` f32 `[m, m]` of ±1, `scale` (default 1/√n),
+ *   `out` f32 `[rows, n]` to write into (x itself for in place)
+ * @returns f32 `[rows, n]` (`out` when given)
  * @throws {TypeError} on shapes (n not m·2^k, signs length); {RangeError} on non-±1 H_m or bad scale
  *
  * @example Orthonormal transform of a 4-vector
@@ -73,7 +76,25 @@ export function fwht(x: Tensor<"f32">, options: FwhtOptions = {}): Tensor<"f32">
   const mult = new Float64Array(n); // signs[i] · scale
   for (let i = 0; i < n; i++) mult[i] = (signs === undefined ? 1 : (signs[i] as number)) * scale;
   const src = x.data;
-  const y = new Float32Array(rows * n); // [rows, n]
+  const out = options.out;
+  if (out !== undefined && (out.dtype !== "f32" || out.rank !== 2 || out.shape[0] !== rows || out.shape[1] !== n)) {
+    throw new TypeError(
+      `${fn}: Cannot write into 'out' of dtype ${out.dtype} and shape ${
+        formatShape(out.shape)
+      }: expected f32 [${rows}, ${n}]`,
+    );
+  }
+  if (out !== undefined && out.data !== src && out.data.buffer === src.buffer) {
+    const a = out.data, b = src;
+    if (a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength) {
+      throw new TypeError(
+        `${fn}: Cannot write into 'out': it partly overlaps x (pass x itself for an in-place transform)`,
+      );
+    }
+  }
+  // Rows are transformed one at a time in the output's memory (each row, 16 KiB at n = 4096,
+  // stays in L1 across all passes), so `out` needs no scratch of its own.
+  const y = out === undefined ? new Float32Array(rows * n) : (out.data as Float32Array); // [rows, n]
   const tmp = m > 1 ? new Float32Array(n) : null; // one row, for the H_m mix
   const acc = m > 1 ? new Float64Array(P) : null;
   for (let r = 0; r < rows; r++) {
@@ -95,7 +116,7 @@ export function fwht(x: Tensor<"f32">, options: FwhtOptions = {}): Tensor<"f32">
       }
     }
   }
-  return new Tensor("f32", [rows, n], y);
+  return out ?? new Tensor("f32", [rows, n], y);
 }
 
 /** Splits n = m·P (P = 2^logP) and validates H_m; shared with other backends. */

@@ -29,7 +29,8 @@ import { checkFinite, matrix, resolveIntParams } from "./_check.ts";
  * @param Hinv f32 `[B, B]` upper-triangular block of chol(H⁻¹)ᵀ (positive diagonal); only
  *   the diagonal and the upper triangle are read
  * @param params `scale`, `zero` f32 `[rows, 1]` or `[1, 1]`, `maxq`
- * @returns `{ Q: f32 [rows, B], err: f32 [rows, B], codes: u8 [rows, B] }`
+ * @param out optional result tensors to write into (same shapes; not overlapping W)
+ * @returns `{ Q: f32 [rows, B], err: f32 [rows, B], codes: u8 [rows, B] }` (`out` when given)
  *
  * @example With Hinv = I there is no feedback: plain RTN
  * ```ts
@@ -43,7 +44,12 @@ import { checkFinite, matrix, resolveIntParams } from "./_check.ts";
  * assert.deepEqual(Array.from(codes.data), [1, 1]);
  * ```
  */
-export function gptqBlock(W: Tensor<"f32">, Hinv: Tensor<"f32">, params: IntQuantParams): GptqBlockResult {
+export function gptqBlock(
+  W: Tensor<"f32">,
+  Hinv: Tensor<"f32">,
+  params: IntQuantParams,
+  out?: GptqBlockResult,
+): GptqBlockResult {
   const fn = "gptqBlock";
   const [rows, B] = matrix(fn, "W", W, "f32");
   const [h0, h1] = matrix(fn, "Hinv", Hinv, "f32");
@@ -75,11 +81,18 @@ export function gptqBlock(W: Tensor<"f32">, Hinv: Tensor<"f32">, params: IntQuan
       }
     }
   }
+  if (out) checkOut(fn, out, rows, B, W);
   const maxq = p.maxq;
-  const w = Float32Array.from(W.data); // [rows, B] working copy, updated in place
-  const Q = new Float32Array(rows * B); // [rows, B]
-  const err = new Float32Array(rows * B); // [rows, B]
-  const codes = new Uint8Array(rows * B); // [rows, B]
+  const res: GptqBlockResult = out ?? {
+    Q: new Tensor("f32", [rows, B]),
+    err: new Tensor("f32", [rows, B]),
+    codes: new Tensor("u8", [rows, B]),
+  };
+  const Q = res.Q.data, err = res.err.data, codes = res.codes.data; // [rows, B] each
+  // The row being swept lives in `err` until its column is final: err[o + k] holds the updated
+  // w[r, k] for k > j, so W is read once and nothing else is allocated.
+  const w = err;
+  w.set(W.data);
   for (let r = 0; r < rows; r++) {
     const pr = p.R === 1 ? 0 : r;
     const s = p.scale[pr] as number;
@@ -90,19 +103,35 @@ export function gptqBlock(W: Tensor<"f32">, Hinv: Tensor<"f32">, params: IntQuan
       const x = w[o + j] as number;
       let q = roundHalfEven(Math.fround(x * inv)) + z;
       q = q < 0 ? 0 : q > maxq ? maxq : q;
+      const hj = j * B;
       const xq = Math.fround(s * (q - z));
-      const e = Math.fround((x - xq) / (h[j * B + j] as number));
+      const e = Math.fround((x - xq) / (h[hj + j] as number));
       codes[o + j] = q;
       Q[o + j] = xq;
       err[o + j] = e;
       if (e === 0) continue;
-      const hj = j * B;
       for (let k = j + 1; k < B; k++) w[o + k] = (w[o + k] as number) - e * (h[hj + k] as number);
     }
   }
-  return {
-    Q: new Tensor("f32", [rows, B], Q),
-    err: new Tensor("f32", [rows, B], err),
-    codes: new Tensor("u8", [rows, B], codes),
-  };
+  return res;
+}
+
+/** `out` must hold the result shapes and must not share memory with W (W stays unmodified). */
+function checkOut(fn: string, out: GptqBlockResult, rows: number, B: number, W: Tensor<"f32">): void {
+  const ok = (t: Tensor, dtype: string) => t.dtype === dtype && t.rank === 2 && t.shape[0] === rows && t.shape[1] === B;
+  if (!ok(out.Q, "f32") || !ok(out.err, "f32") || !ok(out.codes, "u8")) {
+    throw new TypeError(
+      `${fn}: Cannot write into out with Q ${formatShape(out.Q.shape)}, err ${formatShape(out.err.shape)}, codes ${
+        formatShape(out.codes.shape)
+      }: expected f32, f32 and u8 [${rows}, ${B}]`,
+    );
+  }
+  for (const t of [out.Q, out.err]) {
+    const a = t.data, b = W.data;
+    if (
+      a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength
+    ) {
+      throw new TypeError(`${fn}: Cannot write into out: it overlaps W (W is read-only)`);
+    }
+  }
 }

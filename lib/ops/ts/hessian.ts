@@ -11,6 +11,7 @@
  * @module
  */
 import { formatShape, type Tensor } from "../../tensor/tensor.ts";
+import type { HessianOptions } from "../ops.ts";
 import { matrix, nonFinite } from "./_check.ts";
 
 /** Columns of H (and X) per cache block. */
@@ -27,7 +28,8 @@ const TOKEN_BLOCK = 64;
  * @param H f64 `[n, n]` symmetric, updated in place
  * @param X f32 `[tokens, n]`, finite
  * @param alpha finite scale (default 1)
- * @throws {TypeError} on dtype/shape mismatch; {RangeError} on NaN/Inf in X or alpha
+ * @param options `precision`: accepted for the interface; the specification always sums in f64
+ * @throws {TypeError} on dtype/shape mismatch; {RangeError} on NaN/Inf in X or alpha, or an unknown precision
  *
  * @example Accumulate one token
  * ```ts
@@ -39,8 +41,17 @@ const TOKEN_BLOCK = 64;
  * assert.deepEqual(Array.from(H.data), [2, 4, 4, 8]);
  * ```
  */
-export function accumulateHessian(H: Tensor<"f64">, X: Tensor<"f32">, alpha = 1): void {
+export function accumulateHessian(
+  H: Tensor<"f64">,
+  X: Tensor<"f32">,
+  alpha = 1,
+  options: HessianOptions = {},
+): void {
   const n = checkHessianArgs("accumulateHessian", H, X, alpha);
+  const precision = options.precision ?? "f64";
+  if (precision !== "f32" && precision !== "f64") {
+    throw new RangeError(`accumulateHessian: Cannot accumulate in precision '${precision}': expected "f32" or "f64"`);
+  }
   const tokens = X.shape[0] as number;
   const x = X.data;
   const h = H.data;

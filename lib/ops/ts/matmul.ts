@@ -14,7 +14,7 @@
  */
 import { Tensor } from "../../tensor/tensor.ts";
 import type { MatmulOptions } from "../ops.ts";
-import { matmulShape } from "./_matmul_shape.ts";
+import { matmulOutput, matmulShape } from "./_matmul_shape.ts";
 
 /** Rows of B in one cache block (k dimension). */
 const K_BLOCK = 128;
@@ -27,9 +27,12 @@ const N_BLOCK = 512;
  * @param A f32 `[M, K]` (`[K, M]` with transA), or `[batch, ., .]`
  * @param B f32 `[K, N]` (`[N, K]` with transB), or `[batch, ., .]`; a 2-D operand is
  *   broadcast over the batch of a 3-D one
- * @param options `transA`, `transB` (default false)
- * @returns f32 `[M, N]` or `[batch, M, N]`
- * @throws {TypeError} on dtype, rank, inner-dimension or batch mismatch
+ * @param options `transA`, `transB` (default false); `out` (f32 of the result shape, not
+ *   overlapping A or B) to write into; `alpha` (default 1), `beta` (default 0, needs `out`):
+ *   `C = alpha·op(A)·op(B) + beta·C`
+ * @returns f32 `[M, N]` or `[batch, M, N]` (`out` when given)
+ * @throws {TypeError} on dtype, rank, inner-dimension or batch mismatch, a bad `out`, or beta
+ *   without `out`; {RangeError} on non-finite alpha/beta
  *
  * @example Multiply 2×2 matrices
  * ```ts
@@ -44,8 +47,9 @@ const N_BLOCK = 512;
 export function matmul(A: Tensor<"f32">, B: Tensor<"f32">, options: MatmulOptions = {}): Tensor<"f32"> {
   const s = matmulShape(A, B, options);
   const { batch, M, K, N } = s;
-  const C = new Float32Array(batch * M * N); // [batch, M, N]
-  if (C.length === 0) return new Tensor("f32", s.outShape, C);
+  const { C, alpha, beta } = matmulOutput(A, B, s, options); // [batch, M, N]
+  const result = options.out ?? new Tensor("f32", s.outShape, C);
+  if (C.length === 0) return result;
   // op(A) [batch?, M, K] and op(B) [batch?, K, N] as contiguous row-major arrays.
   const a = s.transA ? transposeBatch(A.data, A.data.length / Math.max(1, K * M), K, M) : A.data;
   const b = s.transB ? transposeBatch(B.data, B.data.length / Math.max(1, N * K), N, K) : B.data;
@@ -53,9 +57,15 @@ export function matmul(A: Tensor<"f32">, B: Tensor<"f32">, options: MatmulOption
   for (let p = 0; p < batch; p++) {
     acc.fill(0);
     gemmAccumulate(a, p * s.strideA, b, p * s.strideB, acc, M, K, N);
-    C.set(acc, p * M * N); // one rounding to f32 per output
+    const o = p * M * N;
+    if (alpha === 1 && beta === 0) C.set(acc, o); // one rounding to f32 per output
+    else {
+      for (let i = 0; i < M * N; i++) {
+        C[o + i] = alpha * (acc[i] as number) + (beta === 0 ? 0 : beta * (C[o + i] as number));
+      }
+    }
   }
-  return new Tensor("f32", s.outShape, C);
+  return result;
 }
 
 /**
@@ -160,4 +170,28 @@ function transposeBatch(x: Float32Array, count: number, rows: number, cols: numb
     }
   }
   return out;
+}
+
+/**
+ * `C = alpha·P + beta·C` for a product P = op(A)·op(B) computed elsewhere (a GPU backend), with
+ * `out`/`alpha`/`beta` validated exactly as {@link matmul} does.
+ *
+ * @param P f32 product of A and B (shape of the result)
+ * @param A, B the factors (for validation only)
+ * @param options the matmul options (`out`, `alpha`, `beta`, transposes)
+ * @returns `out` when given, else a new tensor
+ */
+export function scaleProductInto(
+  P: Tensor<"f32">,
+  A: Tensor<"f32">,
+  B: Tensor<"f32">,
+  options: MatmulOptions,
+): Tensor<"f32"> {
+  const s = matmulShape(A, B, options);
+  const { C, alpha, beta } = matmulOutput(A, B, s, options);
+  const p = P.data;
+  for (let i = 0; i < C.length; i++) {
+    C[i] = alpha * (p[i] as number) + (beta === 0 ? 0 : beta * (C[i] as number));
+  }
+  return options.out ?? new Tensor("f32", s.outShape, C);
 }

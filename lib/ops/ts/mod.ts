@@ -28,6 +28,7 @@ import type { Tensor } from "../../tensor/tensor.ts";
 import { codebookQuantize } from "./codebook.ts";
 import { dequantMatvec } from "./dequant_matvec.ts";
 import { fwht } from "./fwht.ts";
+import { gemm } from "./gemm.ts";
 import { gptqBlock } from "./gptq_block.ts";
 import { accumulateHessian } from "./hessian.ts";
 import { matmul } from "./matmul.ts";
@@ -38,6 +39,7 @@ import { histogram, reduce } from "./reduce.ts";
 export { codebookQuantize } from "./codebook.ts";
 export { dequantMatvec } from "./dequant_matvec.ts";
 export { fwht, type FwhtOptions } from "./fwht.ts";
+export { gemm, gemmShape, view } from "./gemm.ts";
 export { gptqBlock } from "./gptq_block.ts";
 export { accumulateHessian } from "./hessian.ts";
 export { matmul } from "./matmul.ts";
@@ -65,6 +67,7 @@ export const tsOps: Ops = Object.freeze(
     name: "ts",
     info: "plain TypeScript (lib/ops/ts), f64 accumulation",
     matmul: lift(matmul),
+    gemm: lift(gemm),
     accumulateHessian: lift(accumulateHessian),
     reduce: lift(reduce),
     histogram: lift(histogram),
