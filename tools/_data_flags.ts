@@ -20,7 +20,8 @@ export const DATA_FLAGS = {
   "eval-data": {
     type: "path",
     path: "file",
-    help: 'evaluation text (same formats), joined with "\\n\\n" and cut into non-overlapping windows',
+    help: 'evaluation text (same formats), joined with "\\n\\n" and cut into non-overlapping windows; default: ' +
+      "bundled corpus (byte-level model only)",
   },
   "text-column": { type: "string", default: "text", help: "JSON Lines field / Arrow column holding the text" },
   "calib-sampling": {

@@ -3,7 +3,8 @@
  * `deno run -A tools/make_tokenizer.ts --out DIR --vocab-size 512`: trains a byte-level BPE
  * tokenizer (GPT-2 ByteLevel pipeline, Llama-3 style special tokens) on the bundled State of the
  * Union train split and writes `tokenizer.json` + `tokenizer_config.json` into `--out`. Generated
- * test checkpoints use it to get a real non-byte vocabulary. Deterministic for given flags.
+ * test checkpoints use it to get a real non-byte vocabulary (also as {@link writeByteLevelTokenizer}
+ * for tests and notebooks). Deterministic for given flags.
  *
  * @module
  */
@@ -35,6 +36,45 @@ export async function trainingText(maxBytes: number, seed: number): Promise<stri
   return picked.join("\n\n");
 }
 
+/** Options of {@link writeByteLevelTokenizer}. */
+export interface WriteTokenizerOptions {
+  /** Vocabulary including the 2 special tokens (default 512, at least 258). */
+  vocabSize?: number;
+  /** Train on this many bytes of seeded paragraphs of the train split (default 0: all of it). */
+  maxBytes?: number;
+  /** Seed of the paragraph draw (default 0). */
+  seed?: number;
+}
+
+/**
+ * Trains a byte-level BPE on the bundled train split and writes `tokenizer.json` and
+ * `tokenizer_config.json` into `dir` (created), after checking that the tokenizer loads and
+ * round-trips a sample of its training text.
+ *
+ * @param dir output directory (e.g. a generated checkpoint's directory)
+ * @param options `vocabSize`, `maxBytes`, `seed`
+ * @returns the loaded tokenizer, the merges learned, the training text's length and its bytes per token
+ * @throws {Error} when the trained tokenizer does not round-trip (nothing is written then)
+ */
+export async function writeByteLevelTokenizer(
+  dir: string,
+  options: WriteTokenizerOptions = {},
+): Promise<{ tokenizer: HfTokenizer; merges: number; chars: number; bytesPerToken: number }> {
+  const text = await trainingText(options.maxBytes ?? 0, options.seed ?? 0);
+  const bpe = trainByteLevelBpe(text, { vocabSize: options.vocabSize ?? 512 });
+  const json = byteLevelTokenizerJson(bpe), config = byteLevelTokenizerConfig(bpe);
+  const tokenizer = new HfTokenizer(json, config); // loads and round-trips before anything is written
+  const probe = text.slice(0, 2000);
+  if (tokenizer.decode(tokenizer.encode(probe)) !== probe) {
+    throw new Error("writeByteLevelTokenizer: Cannot write the trained tokenizer: it does not round-trip its text");
+  }
+  await Deno.mkdir(dir, { recursive: true });
+  await Deno.writeTextFile(`${dir}/tokenizer.json`, JSON.stringify(json));
+  await Deno.writeTextFile(`${dir}/tokenizer_config.json`, JSON.stringify(config, null, 2) + "\n");
+  const bytesPerToken = new TextEncoder().encode(probe).length / tokenizer.encode(probe).length;
+  return { tokenizer, merges: bpe.merges.length, chars: text.length, bytesPerToken };
+}
+
 if (import.meta.main) {
   await runCli({
     task: "make_tokenizer",
@@ -47,19 +87,14 @@ if (import.meta.main) {
     },
   }, async (v) => {
     const t0 = performance.now();
-    const text = await trainingText(v["max-bytes"], v.seed);
-    const bpe = trainByteLevelBpe(text, { vocabSize: v["vocab-size"] });
-    const json = byteLevelTokenizerJson(bpe), config = byteLevelTokenizerConfig(bpe);
-    const tok = new HfTokenizer(json, config); // loads and round-trips before anything is written
-    const probe = text.slice(0, 2000);
-    if (tok.decode(tok.encode(probe)) !== probe) throw new Error("the trained tokenizer does not round-trip");
-    await Deno.mkdir(v.out, { recursive: true });
-    await Deno.writeTextFile(`${v.out}/tokenizer.json`, JSON.stringify(json));
-    await Deno.writeTextFile(`${v.out}/tokenizer_config.json`, JSON.stringify(config, null, 2) + "\n");
-    const ratio = new TextEncoder().encode(probe).length / tok.encode(probe).length;
+    const r = await writeByteLevelTokenizer(v.out, {
+      vocabSize: v["vocab-size"],
+      maxBytes: v["max-bytes"],
+      seed: v.seed,
+    });
     console.log(
-      `make_tokenizer: vocab ${tok.vocabSize} (${bpe.merges.length} merges) from ${text.length} chars, ${
-        ratio.toFixed(2)
+      `make_tokenizer: vocab ${r.tokenizer.vocabSize} (${r.merges} merges) from ${r.chars} chars, ${
+        r.bytesPerToken.toFixed(2)
       } bytes/token, ${((performance.now() - t0) / 1000).toFixed(1)} s → ${v.out}/tokenizer.json`,
     );
   });

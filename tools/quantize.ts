@@ -4,13 +4,15 @@
  * layer (only one decoder layer's weights in memory), evaluate it in the same pass, and export it.
  *
  * Usage: deno task quantize --model DIR --recipe NAME|FILE.json --out DIR [--format int4-g128-asym]
- *   [--calib-data FILE] [--eval-data FILE] [--calib 128] [--seq-len 256] [--windows 64|all] [--seed 0]
- *   [--activations f32|bf16|f16] [--batch-size N] [--backend ts|blas]
+ *   [--calib-data FILE] [--eval-data FILE] [--text-column text] [--calib-sampling auto]
+ *   [--calib 128] [--seq-len 256] [--windows 64|all] [--seed 0] [--activations f32|bf16|f16]
+ *   [--batch-size N] [--backend ts|blas] [--allow-online] [--help] [--debug]
  *
  * Data: `--calib-data`/`--eval-data` (.txt, .jsonl, Arrow IPC) are tokenized with the checkpoint's
  * own tokenizer; without them the bundled corpus is used for the bundled (byte-level) model only.
  *
- * Writes to `--out` (each directory appears only once complete):
+ * Writes `--out` atomically (filled as a temporary sibling, renamed on success; a failed run
+ * leaves nothing behind, and an existing `--out` directory is replaced only by a complete one):
  * - `fake_quant/`: the dequantized linears (f32) and every other tensor unchanged, one shard per
  *   layer, `config.json` and tokenizer files copied — any Hugging Face–style tool loads it;
  * - `gptq/`: the packed GPTQ layout (`qweight`/`qzeros`/`scales`/`g_idx`, `quantization_config`),
@@ -23,8 +25,9 @@
  *
  * @module
  */
+import type { Ops } from "../lib/ops/ops.ts";
 import { getCpuOps } from "../lib/ops/backend.ts";
-import { loadLlama, openLlamaCheckpoint } from "../lib/model/load.ts";
+import { type LlamaCheckpoint, loadLlama, openLlamaCheckpoint } from "../lib/model/load.ts";
 import { writeFakeQuantCheckpoint, writeGptqCheckpoint } from "../lib/model/export_gptq.ts";
 import { applyRecipe, getRecipe, type Recipe, recipeNeedsCalibration } from "../lib/pipeline/recipes.ts";
 import { quantizeStreaming } from "../lib/pipeline/streaming.ts";
@@ -37,10 +40,135 @@ import type { IntQuantized } from "../lib/quant/quantized_tensor.ts";
 import { GPTQ_BITS } from "../lib/model/_gptq_layout.ts";
 import { HookedLlamaModel } from "../lib/rotate/hooked_model.ts";
 import { resolveModelData } from "../lib/data/resolve.ts";
-import { runCli } from "./_cli.ts";
+import { atomicOutput, runCli } from "./_cli.ts";
+import { DATA_FLAGS, dataOptions } from "./_data_flags.ts";
+
+/** The row written to `result.json`: a results row plus the run's own numbers. */
+type QuantizeRow = ResultRow & { referencePerplexity?: number; layerSeconds?: number[]; mode: string };
+
+/** What both paths need: the run's settings and the resolved data. */
+interface Run {
+  recipe: Recipe;
+  format: string;
+  seqLen: number;
+  ops: Ops;
+  batchSize: number | undefined;
+  calibration: Int32Array | undefined;
+  evaluation: Int32Array;
+  /** Whether the format fits the GPTQ packed layout. */
+  gptqOk: boolean;
+  /** `__metadata__` of every written shard. */
+  metadata: Record<string, string>;
+  /** Results row fields that describe the protocol. */
+  meta: Pick<ResultRow, "model" | "split" | "seqLen" | "calibration">;
+}
 
 function readRecipe(arg: string): Recipe {
   return getRecipe(arg.endsWith(".json") ? Deno.readTextFileSync(arg) : arg);
+}
+
+/** Streams the checkpoint layer by layer into `dir` (no model-wide transforms). */
+async function streamed(
+  ckpt: LlamaCheckpoint,
+  run: Run,
+  dir: string,
+  activations: "f32" | "bf16" | "f16",
+): Promise<QuantizeRow> {
+  const { recipe, format, metadata } = run;
+  const writers: LayerWriter[] = [await createCheckpointWriter(`${dir}/fake_quant`, ckpt, { metadata })];
+  if (run.gptqOk) {
+    writers.push(
+      await createCheckpointWriter(`${dir}/gptq`, ckpt, {
+        layout: "gptq",
+        metadata,
+        staticGroups: recipe.reconstruction.kind === "gptq" && recipe.reconstruction.staticGroups === true,
+      }),
+    );
+  }
+  const r = await quantizeStreaming(ckpt, recipe, {
+    format,
+    seqLen: run.seqLen,
+    ops: run.ops,
+    activations,
+    ...(run.calibration && { calibration: run.calibration }),
+    ...(run.batchSize !== undefined && { batchSize: run.batchSize }),
+    evaluation: { ids: run.evaluation, seqLen: run.seqLen },
+    writers,
+    onProgress: cliProgress(Deno.stderr),
+  });
+  for (const s of r.skippedWriters) console.error(`quantize: ${s.name} layout skipped: ${s.reason}`);
+  const e = r.evaluation!;
+  return {
+    recipe: recipe.name,
+    format: r.format,
+    bitsPerWeight: r.bitsPerWeight,
+    perplexity: e.quantized.perplexity,
+    bitsPerToken: e.quantized.bitsPerToken,
+    kl: e.quantized.kl!,
+    top1Agreement: e.quantized.top1Agreement!,
+    quantSeconds: r.seconds,
+    ...run.meta,
+    windows: e.windows,
+    referencePerplexity: e.referencePerplexity,
+    layerSeconds: r.layerSeconds,
+    mode: "streaming",
+  };
+}
+
+/** Loads the whole model, applies a recipe with model-wide transforms and exports into `dir`. */
+async function inMemory(modelDir: string, run: Run, dir: string, allowOnline: boolean): Promise<QuantizeRow> {
+  const { recipe, format, seqLen, ops } = run;
+  console.error(
+    `quantize: recipe "${recipe.name}" has model-wide transforms (${
+      recipe.transforms!.map((t) => t.kind).join(", ")
+    }): running in memory (the whole model is loaded)`,
+  );
+  const model = await loadLlama(modelDir, { ops });
+  const result = await applyRecipe(model, recipe, {
+    format,
+    seqLen,
+    ops,
+    ...(run.calibration && { calibration: run.calibration }),
+    ...(run.batchSize !== undefined && { batchSize: run.batchSize }),
+  });
+  const online = result.model instanceof HookedLlamaModel;
+  if (online && !allowOnline) {
+    throw new Error(
+      `recipe "${recipe.name}" adds online forward steps: a plain checkpoint cannot hold them; pass --allow-online to export anyway`,
+    );
+  }
+  const meta = { ...run.metadata, ...(online && { "quantlab_warning": "needs online rotation steps" }) };
+  await writeFakeQuantCheckpoint(`${dir}/fake_quant`, result.model, meta);
+  if (run.gptqOk) {
+    try {
+      await writeGptqCheckpoint(`${dir}/gptq`, result.model, result.quantized as Map<string, IntQuantized>, {
+        metadata: meta,
+      });
+    } catch (e) {
+      await Deno.remove(`${dir}/gptq`, { recursive: true }).catch(() => {});
+      console.error(`quantize: gptq layout skipped: ${(e as Error).message}`);
+    }
+  }
+  const ev = await evaluateLm(result.model, run.evaluation, {
+    seqLen,
+    reference: model,
+    onProgress: (d, t) => console.error(`eval windows ${d}/${t}`),
+  });
+  const fp = await evaluateLm(model, run.evaluation, { seqLen });
+  return {
+    recipe: recipe.name,
+    format: result.format,
+    bitsPerWeight: result.bitsPerWeight,
+    perplexity: ev.perplexity,
+    bitsPerToken: ev.bitsPerToken,
+    kl: ev.kl!,
+    top1Agreement: ev.top1Agreement!,
+    quantSeconds: result.seconds,
+    ...run.meta,
+    windows: ev.windows,
+    referencePerplexity: fp.perplexity,
+    mode: "in-memory",
+  };
 }
 
 await runCli({
@@ -55,15 +183,13 @@ await runCli({
       help: "built-in recipe name or recipe JSON file",
       check: (v) => void readRecipe(String(v)),
     },
-    out: { type: "path", path: "out-dir", required: true, help: "output directory" },
+    out: { type: "path", path: "out-dir", required: true, help: "output directory (replaced atomically)" },
     format: {
       type: "string",
       help: "format id (default: the recipe's, else int4-g128-asym)",
       check: (v) => void parseFormatId(String(v)),
     },
-    "calib-data": { type: "path", path: "file", help: "calibration text (.txt, .jsonl, .arrow)" },
-    "eval-data": { type: "path", path: "file", help: "evaluation text (.txt, .jsonl, .arrow)" },
-    "text-column": { type: "string", help: "JSON Lines field / Arrow column with the text (default text)" },
+    ...DATA_FLAGS,
     calib: { type: "int", min: 1, default: 128, help: "calibration sequences" },
     "seq-len": { type: "int", min: 2, default: 256, help: "tokens per calibration sequence and evaluation window" },
     windows: { type: "int", min: 1, default: 64, words: ["all"], help: "evaluation windows" },
@@ -76,141 +202,60 @@ await runCli({
     },
     "batch-size": { type: "int", min: 1, help: "sequences per block call (default: from a 256 MiB activation budget)" },
     backend: { type: "enum", choices: ["ts", "blas"], help: "CPU backend (default: blas when present)" },
-    "allow-online": { type: "boolean", help: "export recipes whose transforms add online steps anyway" },
+    "allow-online": {
+      type: "boolean",
+      help: "export recipes whose transforms add online steps anyway (default: refuse)",
+    },
   },
 }, async (v) => {
   const recipe = readRecipe(v.recipe);
   const format = v.format ?? recipe.format ?? "int4-g128-asym";
   const seqLen = v["seq-len"];
-  const ops = getCpuOps(v.backend ? { prefer: v.backend } : {});
   const name = v.model.split("/").filter(Boolean).at(-1) ?? v.model;
   using ckpt = await openLlamaCheckpoint(v.model);
   const data = await resolveModelData(v.model, ckpt.config, undefined, {
+    ...dataOptions(v),
     seqLen,
     nSamples: v.calib,
     seed: v.seed,
-    ...(v["calib-data"] !== undefined && { calibData: v["calib-data"] }),
-    ...(v["eval-data"] !== undefined && { evalData: v["eval-data"] }),
-    ...(v["text-column"] !== undefined && { textColumn: v["text-column"] }),
     ...(v.windows !== "all" && { maxWindows: v.windows }),
     need: { calibration: recipeNeedsCalibration(recipe), evaluation: true },
   });
-  const evalIds = data.evaluation as Int32Array;
-  const windows = Math.floor(evalIds.length / seqLen);
+  const evaluation = data.evaluation!;
+  const windows = Math.floor(evaluation.length / seqLen);
   console.error(
     `quantize: ${name} (${ckpt.config.numLayers} layers, ${ckpt.config.modelType}), recipe "${recipe.name}" ${format}; ` +
       `calibration ${data.calibDescription}; evaluation ${data.evalDescription} ${windows}×${seqLen}; tokenizer ${data.tokenizer.name}`,
   );
-  await Deno.mkdir(v.out, { recursive: true });
-  const metadata = { "quantlab_recipe": JSON.stringify(recipe), "quantlab_format": format };
   const spec = parseFormatId(format);
-  const gptqOk = spec.format === "int" && GPTQ_BITS.includes(spec.bits) &&
-    recipe.reconstruction.kind !== "sinq";
-  let row: ResultRow & { referencePerplexity?: number; layerSeconds?: number[]; mode: string };
-
-  if ((recipe.transforms ?? []).length === 0) {
-    const writers: LayerWriter[] = [
-      await createCheckpointWriter(`${v.out}/fake_quant`, ckpt, { overwrite: true, metadata }),
-    ];
-    if (gptqOk) {
-      writers.push(
-        await createCheckpointWriter(`${v.out}/gptq`, ckpt, {
-          layout: "gptq",
-          overwrite: true,
-          metadata,
-          staticGroups: recipe.reconstruction.kind === "gptq" && recipe.reconstruction.staticGroups === true,
-        }),
-      );
+  const gptqOk = spec.format === "int" && GPTQ_BITS.includes(spec.bits) && recipe.reconstruction.kind !== "sinq";
+  if (!gptqOk) console.error(`quantize: gptq layout skipped: format ${format} is not an integer format it holds`);
+  const run: Run = {
+    recipe,
+    format,
+    seqLen,
+    ops: getCpuOps(v.backend ? { prefer: v.backend } : {}),
+    batchSize: v["batch-size"],
+    calibration: data.calibration,
+    evaluation,
+    gptqOk,
+    metadata: { "quantlab_recipe": JSON.stringify(recipe), "quantlab_format": format },
+    meta: { model: name, split: data.evalDescription, seqLen, calibration: data.calibDescription },
+  };
+  const row = await atomicOutput(v.out, async (dir) => {
+    const row = (recipe.transforms ?? []).length === 0
+      ? await streamed(ckpt, run, dir, v.activations)
+      : await inMemory(v.model, run, dir, v["allow-online"]);
+    await Deno.writeTextFile(`${dir}/result.json`, JSON.stringify(row, null, 2) + "\n");
+    return row;
+  });
+  const written = ["fake_quant", "gptq"].filter((d) => {
+    try {
+      return Deno.statSync(`${v.out}/${d}`).isDirectory;
+    } catch {
+      return false;
     }
-    const r = await quantizeStreaming(ckpt, recipe, {
-      format,
-      seqLen,
-      ops,
-      activations: v.activations as "f32" | "bf16" | "f16",
-      ...(data.calibration && { calibration: data.calibration }),
-      ...(v["batch-size"] !== undefined && { batchSize: v["batch-size"] }),
-      evaluation: { ids: evalIds, seqLen },
-      writers,
-      onProgress: cliProgress(Deno.stderr),
-    });
-    for (const s of r.skippedWriters) console.error(`quantize: ${s.name} layout skipped: ${s.reason}`);
-    if (!gptqOk) console.error(`quantize: gptq layout skipped: format ${format} is not an integer format it holds`);
-    const e = r.evaluation!;
-    console.error(`exported ${r.written.join(", ")}`);
-    row = {
-      recipe: recipe.name,
-      format: r.format,
-      bitsPerWeight: r.bitsPerWeight,
-      perplexity: e.quantized.perplexity,
-      bitsPerToken: e.quantized.bitsPerToken,
-      kl: e.quantized.kl!,
-      top1Agreement: e.quantized.top1Agreement!,
-      quantSeconds: r.seconds,
-      model: name,
-      split: data.evalDescription,
-      seqLen,
-      windows: e.windows,
-      calibration: data.calibDescription,
-      referencePerplexity: e.referencePerplexity,
-      layerSeconds: r.layerSeconds,
-      mode: "streaming",
-    };
-  } else {
-    console.error(
-      `quantize: recipe "${recipe.name}" has model-wide transforms (${
-        recipe.transforms!.map((t) => t.kind).join(", ")
-      }): ` +
-        `running in memory (the whole model is loaded)`,
-    );
-    const model = await loadLlama(v.model, { ops });
-    const result = await applyRecipe(model, recipe, {
-      format,
-      seqLen,
-      ops,
-      ...(data.calibration && { calibration: data.calibration }),
-      ...(v["batch-size"] !== undefined && { batchSize: v["batch-size"] }),
-    });
-    const online = result.model instanceof HookedLlamaModel;
-    if (online && !v["allow-online"]) {
-      throw new Error(
-        `recipe "${recipe.name}" adds online forward steps: a plain checkpoint cannot hold them; pass --allow-online to export anyway`,
-      );
-    }
-    const meta = { ...metadata, ...(online && { "quantlab_warning": "needs online rotation steps" }) };
-    await writeFakeQuantCheckpoint(`${v.out}/fake_quant`, result.model, meta);
-    if (gptqOk) {
-      try {
-        await writeGptqCheckpoint(`${v.out}/gptq`, result.model, result.quantized as Map<string, IntQuantized>, {
-          metadata: meta,
-        });
-      } catch (e) {
-        console.error(`quantize: gptq layout skipped: ${(e as Error).message}`);
-      }
-    }
-    const ev = await evaluateLm(result.model, evalIds, {
-      seqLen,
-      reference: model,
-      onProgress: (d, t) => console.error(`eval windows ${d}/${t}`),
-    });
-    const fp = await evaluateLm(model, evalIds, { seqLen });
-    row = {
-      recipe: recipe.name,
-      format: result.format,
-      bitsPerWeight: result.bitsPerWeight,
-      perplexity: ev.perplexity,
-      bitsPerToken: ev.bitsPerToken,
-      kl: ev.kl!,
-      top1Agreement: ev.top1Agreement!,
-      quantSeconds: result.seconds,
-      model: name,
-      split: data.evalDescription,
-      seqLen,
-      windows: ev.windows,
-      calibration: data.calibDescription,
-      referencePerplexity: fp.perplexity,
-      mode: "in-memory",
-    };
-  }
-  await Deno.writeTextFile(`${v.out}/result.json`, JSON.stringify(row, null, 2) + "\n");
+  });
+  console.error(`quantize: wrote ${written.map((d) => `${v.out}/${d}`).join(", ")} and ${v.out}/result.json`);
   console.log(JSON.stringify(row));
 });
