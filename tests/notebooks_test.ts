@@ -88,7 +88,7 @@ async function typeCheck(name: string, source: string, starts: [number, number][
 }
 
 for (const name of listNotebooks()) {
-  Deno.test(`notebook ${name} runs top to bottom as a Deno module`, async () => {
+  Deno.test(`notebook ${name} type-checks as a Deno module (executed by deno task notebooks)`, async () => {
     const nb = JSON.parse(await Deno.readTextFile(new URL(name, NOTEBOOK_DIR))) as { cells: Cell[] };
     const { source, starts } = notebookToModule(nb.cells);
     // Deno.jupyter exists only in the kernel: a notebook may use it (live-updating progress
