@@ -1,20 +1,31 @@
 // SPDX-License-Identifier: MIT
 /**
- * Layer-by-layer capture through the model's `linearInput` hook, "all linears in one forward
- * pass" style: the inputs X `[tokens, in]` of chosen linears, or their Hessians
- * `H = 2/N·ΣXᵀX` streamed batch by batch so memory stays bounded (one `[in, in]` f64 per
- * distinct input). For the sequential, quantized-prefix variant see `sequential.ts`.
+ * The activation capture: the inputs X `[tokens, in]` of chosen linears, reduced batch by batch
+ * into the statistics the caller names (pluggable accumulators, see `accumulators/`): the inputs
+ * themselves, absmax, mean |x|, XᵀX, moments, histograms. Everything that calibrates on
+ * activations goes through here: GPTQ Hessians ({@link collectHessians}), the statistics tables
+ * (`act_stats.ts`), SmoothQuant/AWQ (`rotate/`), the sequential pipeline (`pipeline/`) and ONNX
+ * calibration (`onnx/capture.ts`, which feeds {@link ActivationCapture.add} from onnxruntime).
+ *
+ * On a {@link LlamaModel} the capture is a `linearInput` hook ({@link ActivationCapture}, in
+ * `activation_capture.ts`); linears reading the same input tensor share one accumulation. A pass
+ * ends early ({@link StopForward}) once every wanted linear was seen.
  *
  * Linear names are Hugging Face names without `.weight`, e.g. `model.layers.0.self_attn.q_proj`;
  * the head is `lm_head` (or `model.embed_tokens` for tied embeddings).
  *
  * @module
  */
-import { Tensor } from "../tensor/tensor.ts";
+import type { Tensor } from "../tensor/tensor.ts";
 import type { Ops } from "../ops/ops.ts";
 import type { ForwardHooks, LlamaModel } from "../model/llama.ts";
 import { linearNames } from "../model/config.ts";
-import { HessianCapture, StopForward } from "./_hessian_capture.ts";
+import type { AccumulatedStats, AccumulatorSet } from "./accumulators/accumulator.ts";
+import { ActivationCapture, StopForward } from "./activation_capture.ts";
+import { rowsAccumulator } from "./accumulators/rows.ts";
+import { xtxAccumulator } from "./accumulators/xtx.ts";
+
+export { ActivationCapture, type ActivationCaptureOptions, StopForward } from "./activation_capture.ts";
 
 /** Options shared by the capture functions. */
 export interface CaptureOptions {
@@ -32,6 +43,12 @@ export interface CollectHessiansOptions extends CaptureOptions {
   batchSize?: number;
   /** Called after each batch with sequences done and total. */
   onProgress?: (done: number, total: number) => void;
+}
+
+/** Options of {@link captureActivations}. */
+export interface CaptureActivationsOptions<S extends AccumulatorSet> extends CollectHessiansOptions {
+  /** Result key → accumulator factory, e.g. `{ absmax: absmaxAccumulator(), H: xtxAccumulator() }`. */
+  accumulators: S;
 }
 
 /** Every decoder linear of `model` in forward order (7 per block, without `.weight`). */
@@ -71,19 +88,64 @@ export function checkCalibration(
   return { sequences: ids.length / seqLen, names: chosen };
 }
 
-/** Runs a forward pass, treating {@link StopForward} as a normal early end. */
-async function forwardUntilDone(
+/** Validates, then runs the capture over batches of sequences (each pass ends once all names were seen). */
+async function runCapture<S extends AccumulatorSet>(
+  fn: string,
   model: LlamaModel,
   ids: ArrayLike<number>,
   seqLen: number,
-  hooks: ForwardHooks,
-  ops: Ops,
-): Promise<void> {
-  try {
-    await model.forward(ids, seqLen, { hooks, ops });
-  } catch (e) {
-    if (!(e instanceof StopForward)) throw e;
+  options: CaptureActivationsOptions<S>,
+): Promise<Map<string, AccumulatedStats<S>>> {
+  const { sequences, names } = checkCalibration(fn, model, ids, seqLen, options.names);
+  const batchSize = options.batchSize ?? 8;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new RangeError(`${fn}: Cannot use batchSize ${batchSize}: expected a positive integer`);
   }
+  const ops = options.ops ?? model.ops;
+  const capture = new ActivationCapture(names, options.accumulators, { ops, stopEarly: true });
+  const hooks = capture.hooks(options.hooks);
+  for (let s0 = 0; s0 < sequences; s0 += batchSize) {
+    const s1 = Math.min(sequences, s0 + batchSize);
+    const batch = Int32Array.from({ length: (s1 - s0) * seqLen }, (_, i) => ids[s0 * seqLen + i] as number);
+    capture.beginPass();
+    try {
+      await model.forward(batch, seqLen, { hooks, ops });
+    } catch (e) {
+      if (!(e instanceof StopForward)) throw e;
+    }
+    options.onProgress?.(s1, sequences);
+  }
+  return capture.results();
+}
+
+/**
+ * Statistics of the inputs of chosen linears over a calibration set, streamed over batches of
+ * sequences: memory holds the accumulators, never all activations (unless asked for with
+ * `rowsAccumulator`).
+ *
+ * @param model the model (a `HookedLlamaModel`'s online steps run first: its linears' real inputs are captured)
+ * @param ids token ids `[B·seqLen]` (B sequences concatenated)
+ * @param seqLen tokens per sequence
+ * @param options `accumulators` (required), `names`, `batchSize` (default 8), `ops`, `hooks`, `onProgress`
+ * @returns per linear name, each accumulator's result under its key plus `tokens`
+ * @throws {RangeError} on an empty calibration set, a bad seqLen or batchSize, an unknown name
+ *
+ * @example
+ * ```ts ignore
+ * const stats = await captureActivations(model, calib, 256, {
+ *   names: ["model.layers.0.self_attn.q_proj"],
+ *   accumulators: { absmax: absmaxAccumulator(), moments: momentsAccumulator() },
+ * });
+ * stats.get("model.layers.0.self_attn.q_proj")!.moments.kurtosis; // f64 [d]
+ * ```
+ */
+export function captureActivations<S extends AccumulatorSet>(
+  model: LlamaModel,
+  ids: ArrayLike<number>,
+  seqLen: number,
+  options: CaptureActivationsOptions<S>,
+): Promise<Map<string, AccumulatedStats<S>>> {
+  return runCapture("captureActivations", model, ids, seqLen, options);
 }
 
 /**
@@ -93,7 +155,8 @@ async function forwardUntilDone(
  * @param model the model
  * @param ids token ids `[B·seqLen]` (B sequences concatenated)
  * @param seqLen tokens per sequence
- * @returns per linear name, its inputs f32 `[B·seqLen, in]`
+ * @param options `names`, `ops`, `hooks`
+ * @returns per linear name, its inputs f32 `[B·seqLen, in]` (independent copies)
  * @throws {RangeError} on an empty calibration set, a bad seqLen or an unknown name
  *
  * @example
@@ -108,22 +171,14 @@ export async function captureLinearInputs(
   seqLen: number,
   options: CaptureOptions = {},
 ): Promise<Map<string, Tensor<"f32">>> {
-  const { names } = checkCalibration("captureLinearInputs", model, ids, seqLen, options.names);
-  const wanted = new Set(names);
-  const out = new Map<string, Tensor<"f32">>();
-  const hooks: ForwardHooks = {
-    ...options.hooks,
-    linearInput: async (name, X) => {
-      const replaced = (await options.hooks?.linearInput?.(name, X)) ?? undefined;
-      const input = replaced ?? X;
-      // Copy: later in-place ops (RoPE on q/k outputs) never touch X, but callers may mutate ours.
-      if (wanted.has(name)) out.set(name, new Tensor("f32", input.shape, input.data.slice()));
-      if (out.size === wanted.size) throw new StopForward();
-      return replaced;
-    },
-  };
-  await forwardUntilDone(model, ids, seqLen, hooks, options.ops ?? model.ops);
-  return out;
+  // One pass over all sequences, so each row is computed exactly as in a full forward call.
+  const batchSize = Math.max(1, Math.floor(ids.length / seqLen) || 1);
+  const stats = await runCapture("captureLinearInputs", model, ids, seqLen, {
+    ...options,
+    batchSize,
+    accumulators: { X: rowsAccumulator() },
+  });
+  return new Map([...stats].map(([name, s]) => [name, s.X]));
 }
 
 /**
@@ -150,21 +205,9 @@ export async function collectHessians(
   seqLen: number,
   options: CollectHessiansOptions = {},
 ): Promise<Map<string, Tensor<"f64">>> {
-  const fn = "collectHessians";
-  const { sequences, names } = checkCalibration(fn, model, ids, seqLen, options.names);
-  const batchSize = options.batchSize ?? 8;
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new RangeError(`${fn}: Cannot use batchSize ${batchSize}: expected a positive integer`);
-  }
-  const ops = options.ops ?? model.ops;
-  const capture = new HessianCapture(names, ops, true);
-  const hooks = capture.hooks(options.hooks);
-  for (let s0 = 0; s0 < sequences; s0 += batchSize) {
-    const s1 = Math.min(sequences, s0 + batchSize);
-    const batch = Int32Array.from({ length: (s1 - s0) * seqLen }, (_, i) => ids[s0 * seqLen + i] as number);
-    capture.beginPass();
-    await forwardUntilDone(model, batch, seqLen, hooks, ops);
-    options.onProgress?.(s1, sequences);
-  }
-  return capture.results();
+  const stats = await runCapture("collectHessians", model, ids, seqLen, {
+    ...options,
+    accumulators: { H: xtxAccumulator() },
+  });
+  return new Map([...stats].map(([name, s]) => [name, s.H]));
 }

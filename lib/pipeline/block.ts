@@ -16,7 +16,8 @@ import type { Ops } from "../ops/ops.ts";
 import type { ForwardHooks, LlamaModel } from "../model/llama.ts";
 import { linearNames } from "../model/config.ts";
 import { HessianCapture, StopForward } from "../calib/_hessian_capture.ts";
-import { mse, sqnr, weightedError } from "../calib/metrics.ts";
+import { mse, sqnr } from "../calib/metrics.ts";
+import { weightedErrorOps } from "../calib/weighted_error.ts";
 
 /** Where a sequential context's linear inputs come from (QEP needs both). */
 export type InputSource = "reference" | "quantized";
@@ -191,7 +192,7 @@ export async function quantizeBlock<R extends { weight: Tensor<"f32"> }>(
         cols: W.shape[1] as number,
         mse: mse(W, r.weight),
         sqnr: sqnr(W, r.weight),
-        weightedError: weightedError(W, r.weight, H),
+        weightedError: await weightedErrorOps(W, r.weight, H, ops),
         seconds,
       });
     }

@@ -27,6 +27,7 @@ import { HESSIAN_RECONSTRUCTIONS, type Recipe } from "./recipe_types.ts";
 import { neuqiParams, neuqiQuantize } from "../quant/neuqi.ts";
 import { sinqQuantize } from "../quant/sinq.ts";
 import { observerFor } from "./recipe_observers.ts";
+import { Workspace } from "../ops/workspace.ts";
 
 /** What one linear's quantization produced. */
 export interface LayerOutcome {
@@ -87,6 +88,9 @@ export function recipeLayerQuantizer(
   const observer = f16Scales(observerFor(recipe.observer));
   const rec = recipe.reconstruction;
   const qepCache: QepCache = { fpLayer: -1, fp: new Map(), hdelta: new Map() };
+  // GPTQ's n² scratch (Hinv, W copy) reused from layer to layer: fresh 100+ MB arrays per layer
+  // cost page faults and linger until V8 collects them. Layers are quantized one after another.
+  const workspace = new Workspace();
   return async (name, W0, H, ctx) => {
     const needH = HESSIAN_RECONSTRUCTIONS.includes(rec.kind) || recipe.qep !== undefined;
     if (needH && H === undefined) {
@@ -104,7 +108,7 @@ export function recipeLayerQuantizer(
       out = await rtnLayer(W, spec, observer, ops);
     } else if (rec.kind === "gptq") {
       const { kind: _, ...o } = rec;
-      const r = await gptq(W, H as Tensor<"f64">, { spec, ops, observer, ...o });
+      const r = await gptq(W, H as Tensor<"f64">, { spec, ops, observer, workspace, ...o });
       out = { weight: r.weight, quantized: r.quantized, extraBits: 0 };
     } else if (rec.kind === "adaround") {
       const { kind: _, ...o } = rec;

@@ -6,9 +6,9 @@
  * | input of            | linears           | s folded into (÷ s)          |
  * |---------------------|-------------------|------------------------------|
  * | input_layernorm     | q, k, v           | the norm weight γ            |
- * | v_proj output       | o_proj            | v_proj rows (only if H = KV) |
+ * | v_proj output       | o_proj            | v_proj rows + bias (H = KV)  |
  * | post_attention_ln   | gate, up          | the norm weight γ            |
- * | up_proj output      | down_proj         | up_proj rows                 |
+ * | up_proj output      | down_proj         | up_proj rows + bias          |
  *
  * then (optionally) the clip search on every linear but q/k (llm-awq skips them: their errors
  * are amplified by the attention softmax). Scaling alone leaves the full-precision function
@@ -26,11 +26,17 @@
 import type { Ops } from "../ops/ops.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { LlamaModel } from "../model/llama.ts";
+import { hasBias } from "../model/config.ts";
 import type { IntSpec } from "../quant/spec.ts";
-import { collectLinearInputStats, type LinearInputStats } from "./_act_stats.ts";
+import { captureActivations } from "../calib/capture.ts";
+import { type AccumulatedStats, meanAbsAccumulator, xtxAccumulator } from "../calib/accumulators/mod.ts";
 import { awqClipSearch, type AwqInputStats, awqScaleSearch, type FakeQuantizer, rtnFakeQuantizer } from "./awq.ts";
 import { scaleColumns, scaleRows } from "./fuse.ts";
 import { HookedLlamaModel } from "./hooked_model.ts";
+
+/** AWQ's statistics of a linear's input: mean |x| (the scales) and ΣXᵀX (the output error). */
+const AWQ_STATS = { meanAbs: meanAbsAccumulator(), xtx: xtxAccumulator({ form: "sum" }) };
+type LinearInputStats = AccumulatedStats<typeof AWQ_STATS>;
 
 /** Options of {@link awqModel}. */
 export interface AwqModelOptions {
@@ -136,9 +142,9 @@ export async function awqModel(
       groups.push({ prev: `${m}.up_proj`, prevKind: "rows", input: `${m}.down_proj`, linears: [`${m}.down_proj`] });
     }
   }
-  const stats = await collectLinearInputStats(model, calibIds, options.seqLen, {
+  const stats = await captureActivations(model, calibIds, options.seqLen, {
     names: groups.map((g) => g.input),
-    xtx: true,
+    accumulators: AWQ_STATS,
     ops,
   });
   const cur = new Map<string, Tensor<"f32">>();
@@ -166,6 +172,11 @@ export async function awqModel(
       cur.set(prevName, new Tensor("f32", gamma.shape, gamma.data.map((v, j) => v * (inv[j] as number))));
     } else {
       cur.set(prevName, scaleRows(get(prevName), inv));
+      // The bias moves with its output channel: (x·Wᵀ + b)/s = x·(diag(1/s)·W)ᵀ + b/s.
+      if (hasBias(c, g.prev)) {
+        const b = get(`${g.prev}.bias`);
+        cur.set(`${g.prev}.bias`, new Tensor("f32", b.shape, b.data.map((v, j) => v * (inv[j] as number))));
+      }
     }
     scales.set(g.prev, s);
     rows.push({ prev: g.prev, linears: g.linears, alpha: r.alpha, baseLoss: r.baseLoss, loss: r.loss });

@@ -10,14 +10,17 @@
  * linear reading it. q/k/v share `input_layernorm` and gate/up share
  * `post_attention_layernorm`, so they share one s whose weight term is the max over the group.
  * Outlier activation channels move into the weights, which makes per-token activation
- * quantization (W8A8) work. The full-precision function is unchanged.
+ * quantization (W8A8) work. The full-precision function is unchanged. The scales act on the
+ * linears' input columns, so q/k/v biases (Qwen2) and Qwen3's q/k norms, both on the output
+ * side, stay as they are.
  *
  * @module
  */
 import type { Ops } from "../ops/ops.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import type { LlamaModel } from "../model/llama.ts";
-import { collectLinearInputStats } from "./_act_stats.ts";
+import { captureActivations } from "../calib/capture.ts";
+import { absmaxAccumulator } from "../calib/accumulators/absmax.ts";
 import { scaleColumns } from "./fuse.ts";
 
 /**
@@ -117,8 +120,9 @@ export async function smoothQuant(
   }
   let absmax = options.absmax;
   if (!absmax) {
-    const stats = await collectLinearInputStats(model, calibIds, options.seqLen, {
+    const stats = await captureActivations(model, calibIds, options.seqLen, {
       names: groups.map((g) => g.input),
+      accumulators: { absmax: absmaxAccumulator() },
       ...(options.ops ? { ops: options.ops } : {}),
     });
     absmax = new Map([...stats].map(([name, s]) => [name, s.absmax]));

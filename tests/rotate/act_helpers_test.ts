@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
-/** The private input-statistics helper, and activation quantization on a rotated model. */
+/** SmoothQuant/AWQ input statistics through the activation capture, and activation quantization on a rotated model. */
 import assert from "node:assert/strict";
-import { collectLinearInputStats } from "../../lib/rotate/_act_stats.ts";
+import { captureActivations } from "../../lib/calib/capture.ts";
+import { absmaxAccumulator, meanAbsAccumulator, xtxAccumulator } from "../../lib/calib/accumulators/mod.ts";
 import { activationQuantHooks } from "../../lib/quant/activation.ts";
 import { quarotRotate } from "../../lib/rotate/quarot.ts";
 import { withOnlineHooks } from "../../lib/rotate/hooked_model.ts";
@@ -13,7 +14,7 @@ import { randomIds, randomLlama } from "./_model.ts";
 
 const T = 8;
 
-Deno.test("collectLinearInputStats matches statistics of the captured inputs", async () => {
+Deno.test("captureActivations: absmax, mean |x| and ΣXᵀX match statistics of the hooked inputs", async () => {
   const model = randomLlama(tsOps);
   const ids = randomIds(3 * T, 48);
   const name = "model.layers.1.mlp.down_proj";
@@ -22,7 +23,12 @@ Deno.test("collectLinearInputStats matches statistics of the captured inputs", a
     hooks: { linearInput: (n, X) => void (n === name && parts.push(X)) },
   });
   await model.forward(ids.subarray(2 * T), T, { hooks: { linearInput: (n, X) => void (n === name && parts.push(X)) } });
-  const stats = (await collectLinearInputStats(model, ids, T, { names: [name], xtx: true, batchSize: 2 })).get(name)!;
+  const accumulators = {
+    absmax: absmaxAccumulator(),
+    meanAbs: meanAbsAccumulator(),
+    xtx: xtxAccumulator({ form: "sum" }),
+  };
+  const stats = (await captureActivations(model, ids, T, { names: [name], accumulators, batchSize: 2 })).get(name)!;
   const n = 96, absmax = new Float32Array(n), mean = new Float64Array(n), H = new Tensor("f64", [n, n]);
   for (const X of parts) {
     X.data.forEach((v, i) => {

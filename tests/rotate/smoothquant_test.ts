@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { smoothQuant, smoothQuantScales } from "../../lib/rotate/smoothquant.ts";
 import { checkInvariance } from "../../lib/rotate/invariance.ts";
-import { collectLinearInputStats } from "../../lib/rotate/_act_stats.ts";
+import { captureActivations } from "../../lib/calib/capture.ts";
+import { absmaxAccumulator } from "../../lib/calib/accumulators/absmax.ts";
 import { Tensor } from "../../lib/tensor/tensor.ts";
 import { assertAllClose, assertThrowsMessage } from "../_assert.ts";
 import { cpuBackends } from "../_backends.ts";
@@ -48,7 +49,8 @@ for (const ops of cpuBackends()) {
     }
     // outlier channels 3 and 17: the channel absmax spread shrinks after smoothing
     const spread = async (m: typeof model) => {
-      const st = await collectLinearInputStats(m, calib, T, { names: ["model.layers.0.self_attn.q_proj"] });
+      const names = ["model.layers.0.self_attn.q_proj"];
+      const st = await captureActivations(m, calib, T, { names, accumulators: { absmax: absmaxAccumulator() } });
       const a = st.get("model.layers.0.self_attn.q_proj")!.absmax;
       return Math.max(...a) / Math.min(...a);
     };
