@@ -36,6 +36,7 @@ const SUITES: Record<string, Suite> = {
   stream: async () => (await import("./stream_bench.ts")).runStreamBench({ full }),
   peers: async () => (await import("./peers_bench.ts")).runPeersBench({ quick: !full }),
   export: async () => (await import("./export_bench.ts")).runExportBench({ windows: full ? 32 : 8 }),
+  "export-onnx": async () => (await import("./export_onnx_bench.ts")).runExportOnnxBench({ windows: full ? 32 : 8 }),
 };
 
 function normalize(suite: string, row: object): Row {
