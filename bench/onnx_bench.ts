@@ -12,7 +12,7 @@
 import type { BenchRow } from "./_util.ts";
 import { getCpuOps } from "../lib/ops/backend.ts";
 import { calibrateOnnx, findWeights, loadOnnx, quantizeOnnxWeights, readWeight } from "../lib/onnx/mod.ts";
-import { exportMatMulNBits } from "../lib/onnx/export_matmulnbits.ts";
+import { exportMatMulNBits } from "../lib/export/onnx_matmulnbits.ts";
 import { quantizeOnnxLlama } from "../lib/onnx/llama.ts";
 import { loadOcrLines, ocrInput, PPOCR_V4 } from "../lib/ocr/mod.ts";
 import { BUNDLED_MODEL_DIR, loadLlama } from "../lib/model/load.ts";

@@ -18,16 +18,6 @@ import type { ReferenceStats } from "../lib/eval/reference_stats.ts";
 import type { ResultRow } from "../lib/eval/results.ts";
 import type { RecipeProgress, RecipeResult } from "../lib/pipeline/recipes.ts";
 
-/**
- * Value of `--name value` (undefined when absent).
- *
- * @deprecated declare flags with `runCli` in `tools/_cli.ts`; kept only until `tools/quantize.ts` moves to it
- */
-export function flag(name: string, args: readonly string[] = Deno.args): string | undefined {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : undefined;
-}
-
 /** Calibration set: `nSamples` random windows of the train split (seeded). */
 export async function calibrationIds(nSamples: number, seqLen: number, seed: number): Promise<Int32Array> {
   return calibrationSamples(await loadSplit("train"), { nSamples, seqLen, seed });

@@ -3,7 +3,7 @@
  * A linear layer `y = x·Wᵀ (+ b)` in the decoder graph: an f32 `MatMul` with Wᵀ as initializer,
  * or `com.microsoft.MatMulNBits` (4 bits, blocks of `b` = the group size along
  * the input dimension), written from quantlab's packed int4 weight — the exact codes, scales
- * and integer zero points — with the byte layout of lib/onnx/export_matmulnbits.ts (its
+ * and integer zero points — with the byte layout of lib/export/onnx_matmulnbits.ts (its
  * `matMulNBitsTensors` packs them). onnxruntime decodes `B̂(k, n) = scale · (code − zero)` in
  * f32, the same product quantlab's `dequantize` rounds, so the stored weight is checked to
  * decode to the weight quantlab evaluated, element for element, before it is written. SINQ's
@@ -20,7 +20,7 @@
 import type { Tensor } from "../tensor/tensor.ts";
 import { linearNames, type LlamaConfig } from "../model/config.ts";
 import { dequantize, type IntQuantized, type QuantizedTensor } from "../quant/quantized_tensor.ts";
-import { matMulNBitsTensors } from "../onnx/export_matmulnbits.ts";
+import { matMulNBitsTensors } from "./onnx_matmulnbits.ts";
 import type { OnnxQuantized } from "../onnx/quantize.ts";
 import { DataType } from "../onnx/proto.ts";
 import { attr, bytesTensorProto, floatTensorProto } from "../onnx/tensor_proto.ts";

@@ -15,7 +15,7 @@ import type { OnnxModel } from "../onnx/load.ts";
 import { findWeights, readWeight } from "../onnx/weights.ts";
 import { calibrateOnnx, type WeightStats } from "../onnx/capture.ts";
 import { type OnnxRecipe, quantizeOnnxWeights } from "../onnx/quantize.ts";
-import { exportFakeQuant, exportQdq } from "../onnx/export_qdq.ts";
+import { exportFakeQuant, exportQdq } from "../export/onnx_qdq.ts";
 import { storageBits } from "../quant/quantized_tensor.ts";
 import type { OcrLine } from "./dataset.ts";
 import type { OcrDictionary } from "./dictionary.ts";

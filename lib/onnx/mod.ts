@@ -3,9 +3,10 @@
  * ONNX in and out: read a model (protobufjs, the `onnx.proto` schema in proto.ts), find the
  * weights of its MatMul, Gemm and Conv nodes, calibrate them by running onnxruntime-web with
  * the layers' inputs exposed, quantize them with the project's recipes (RTN, AWQ, GPTQ), and
- * export a fake-quantized f32 model, a QDQ model (`DequantizeLinear`, INT8/INT4, per-channel
- * or blocked) or a `MatMulNBits` model, with file size and file bits per weight, and evaluate an
- * exported causal LM in onnxruntime-web ({@link openOnnxLm}).
+ * evaluate an exported causal LM in onnxruntime-web ({@link openOnnxLm}). The writers of the
+ * quantized results (fake-quantized f32, QDQ, `MatMulNBits`, the transformers.js decoder) live
+ * in `lib/export/` (`exportFakeQuant`, `exportQdq`, `exportMatMulNBits`); this module never
+ * imports them.
  *
  * This is the `@quantlab/quantlab/onnx` entry point: the root `mod.ts` does not re-export it, so
  * that importing quantlab does not load onnxruntime.
@@ -35,10 +36,6 @@ export * from "./opset.ts";
 export * from "./session.ts";
 export * from "./capture.ts";
 export * from "./quantize.ts";
-export type { OnnxExportReport } from "./_export_util.ts";
-export { packNibbles } from "./_export_util.ts";
-export * from "./export_qdq.ts";
-export * from "./export_matmulnbits.ts";
 export * from "./match.ts";
 export * from "./llama.ts";
 export * from "../eval/onnx_lm.ts";

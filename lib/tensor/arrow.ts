@@ -7,7 +7,7 @@
  * - `"rows"` (default for rank ≥ 2): a tensor `[rows, ...rest]` becomes `rows` Arrow rows, each a
  *   `FixedSizeList<size = prod(rest)>` holding one slice along axis 0; the extension metadata is
  *   `{"shape":[...rest]}` (the spec's `shape` is the shape of one element, without the row axis).
- *   This is the per-output-channel layout of DESIGN.md.
+ *   This is the per-output-channel layout (one row per output channel) the quantizers use.
  * - `"whole"` (default for rank 0 and 1): one Arrow row holding the whole tensor, metadata
  *   `{"shape":[...t.shape]}`; the field also carries `quantlab:layout = "whole"` so that
  *   {@link fromArrow} returns the original shape instead of `[1, ...shape]`.

@@ -8,7 +8,7 @@ import { canSpell } from "../../lib/ocr/dictionary.ts";
 import { loadOnnx } from "../../lib/onnx/load.ts";
 import { findWeights, readWeight } from "../../lib/onnx/weights.ts";
 import { quantizeOnnxWeights } from "../../lib/onnx/quantize.ts";
-import { exportQdq } from "../../lib/onnx/export_qdq.ts";
+import { exportQdq } from "../../lib/export/onnx_qdq.ts";
 
 /** Lines read in the recognizer tests (the model takes ~0.1–0.2 s per line on 2 cores). */
 const EVAL_LINES = 8;

@@ -10,12 +10,12 @@ import type { IntSpec } from "../../lib/quant/spec.ts";
 import { calibrateOnnx, layerInputs } from "../../lib/onnx/capture.ts";
 import { type OnnxModel, opsetVersion, parseOnnx } from "../../lib/onnx/load.ts";
 import { type OnnxQuantized, type OnnxRecipe, quantizeOnnxWeights } from "../../lib/onnx/quantize.ts";
-import { exportFakeQuant, exportQdq } from "../../lib/onnx/export_qdq.ts";
-import { exportMatMulNBits } from "../../lib/onnx/export_matmulnbits.ts";
+import { exportFakeQuant, exportQdq } from "../../lib/export/onnx_qdq.ts";
+import { exportMatMulNBits } from "../../lib/export/onnx_matmulnbits.ts";
 import { openSession } from "../../lib/onnx/session.ts";
 import { findWeights, type OnnxWeight, readWeight } from "../../lib/onnx/weights.ts";
 import { floatTensorFromProto } from "../../lib/onnx/tensor_proto.ts";
-import { packNibbles } from "../../lib/onnx/_export_util.ts";
+import { packNibbles } from "../../lib/export/_onnx_export_util.ts";
 import { unpack } from "../../lib/ops/ts/pack.ts";
 import { convModel, linearRef, mlpModel, randomInput, reluRef } from "./_graphs.ts";
 

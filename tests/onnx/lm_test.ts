@@ -11,7 +11,7 @@ import { evaluateLm, evaluateLogits } from "../../lib/eval/perplexity.ts";
 import { openOnnxLm } from "../../lib/eval/onnx_lm.ts";
 import { loadOnnx, parseOnnx } from "../../lib/onnx/load.ts";
 import { quantizeOnnxLlama } from "../../lib/onnx/llama.ts";
-import { exportMatMulNBits } from "../../lib/onnx/export_matmulnbits.ts";
+import { exportMatMulNBits } from "../../lib/export/onnx_matmulnbits.ts";
 
 /** The bar: perplexities within 0.5 %. */
 const MAX_PPL_REL_DIFF = 0.005;

@@ -7,11 +7,11 @@
  */
 import type { Tensor } from "../tensor/tensor.ts";
 import { unpack } from "../ops/ts/pack.ts";
-import type { OnnxModel } from "./load.ts";
-import { serializeOnnx } from "./load.ts";
-import { type NodeProto, type TensorProto, toNum } from "./proto.ts";
-import { tensorPayloadBytes } from "./tensor_proto.ts";
-import type { OnnxQuantized } from "./quantize.ts";
+import type { OnnxModel } from "../onnx/load.ts";
+import { serializeOnnx } from "../onnx/load.ts";
+import { type NodeProto, type TensorProto, toNum } from "../onnx/proto.ts";
+import { tensorPayloadBytes } from "../onnx/tensor_proto.ts";
+import type { OnnxQuantized } from "../onnx/quantize.ts";
 
 /** Size of an exported model. */
 export interface OnnxExportReport {

@@ -25,12 +25,12 @@
  *
  * @module
  */
-import { cloneModel, type OnnxModel } from "./load.ts";
-import type { NodeProto, TensorProto } from "./proto.ts";
-import { attr, bytesTensorProto, floatTensorProto } from "./tensor_proto.ts";
-import { DataType } from "./proto.ts";
-import type { OnnxQuantized } from "./quantize.ts";
-import { setWeightProto, toOnnxLayout } from "./weights.ts";
+import { cloneModel, type OnnxModel } from "../onnx/load.ts";
+import type { NodeProto, TensorProto } from "../onnx/proto.ts";
+import { attr, bytesTensorProto, floatTensorProto } from "../onnx/tensor_proto.ts";
+import { DataType } from "../onnx/proto.ts";
+import type { OnnxQuantized } from "../onnx/quantize.ts";
+import { setWeightProto, toOnnxLayout } from "../onnx/weights.ts";
 import {
   codesOf,
   ensureOpset,
@@ -39,7 +39,7 @@ import {
   packNibbles,
   removeProducer,
   sizeReport,
-} from "./_export_util.ts";
+} from "./_onnx_export_util.ts";
 
 /** Options of {@link exportMatMulNBits}. */
 export interface MatMulNBitsOptions {

@@ -20,13 +20,13 @@
  *
  * @module
  */
-import { cloneModel, type OnnxModel } from "./load.ts";
-import type { NodeProto, TensorProto } from "./proto.ts";
-import { DataType } from "./proto.ts";
-import { upgradeOpset } from "./opset.ts";
-import { attr, bytesTensorProto, floatTensorProto, int64TensorProto } from "./tensor_proto.ts";
-import type { OnnxQuantized } from "./quantize.ts";
-import { findWeights, replaceWeights } from "./weights.ts";
+import { cloneModel, type OnnxModel } from "../onnx/load.ts";
+import type { NodeProto, TensorProto } from "../onnx/proto.ts";
+import { DataType } from "../onnx/proto.ts";
+import { upgradeOpset } from "../onnx/opset.ts";
+import { attr, bytesTensorProto, floatTensorProto, int64TensorProto } from "../onnx/tensor_proto.ts";
+import type { OnnxQuantized } from "../onnx/quantize.ts";
+import { findWeights, replaceWeights } from "../onnx/weights.ts";
 import {
   codesOf,
   integerZeros,
@@ -35,7 +35,7 @@ import {
   prependNodes,
   removeProducer,
   sizeReport,
-} from "./_export_util.ts";
+} from "./_onnx_export_util.ts";
 
 /**
  * The fake-quantized export: every quantized weight replaced by its dequantized f32 values.
