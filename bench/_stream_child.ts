@@ -44,8 +44,23 @@ const r = await quantizeStreaming(ckpt, getRecipe(a.recipe as string), {
   evaluation: { ids: ids(W * T), seqLen: T },
   writers,
   ...(Deno.env.get("STREAM_TRACE") && {
-    onProgress: (p) =>
-      console.error(p.stage, p.layer, p.sublayer ?? "", (Deno.memoryUsage().rss / 2 ** 20).toFixed(0), "MiB"),
+    onProgress: (p) => {
+      if (Deno.env.get("STREAM_GC")) (globalThis as { gc?: () => void }).gc?.();
+      {
+        const m = Deno.memoryUsage();
+        console.error(
+          p.stage,
+          p.layer,
+          p.sublayer ?? "",
+          (m.rss / 2 ** 20).toFixed(0),
+          "MiB rss",
+          (m.external / 2 ** 20).toFixed(0),
+          "MiB external",
+          (m.heapUsed / 2 ** 20).toFixed(0),
+          "MiB heap",
+        );
+      }
+    },
   }),
 });
 const hwm = /VmHWM:\s+(\d+) kB/.exec(await Deno.readTextFile("/proc/self/status"));

@@ -15,7 +15,8 @@
  * leaves nothing behind, and an existing `--out` directory is replaced only by a complete one):
  * - `fake_quant/`: the dequantized linears (f32) and every other tensor unchanged, one shard per
  *   layer, `config.json` and tokenizer files copied — any Hugging Face–style tool loads it;
- * - `gptq/`: the packed GPTQ layout (`qweight`/`qzeros`/`scales`/`g_idx`, `quantization_config`),
+ * - `gptq/`: the Hugging Face GPTQ format (`qweight`/`qzeros`/`scales`/`g_idx`, f16, truthful
+ *   `quantization_config` and `quantize_config.json`) that transformers, GPTQModel and vLLM load,
  *   for integer formats it can hold (else skipped, with the reason);
  * - `result.json`: the results row (perplexity, KL, top-1, bits per weight, seconds, protocol)
  *   plus per-layer seconds and the full-precision perplexity.
@@ -28,16 +29,17 @@
 import type { Ops } from "../lib/ops/ops.ts";
 import { getCpuOps } from "../lib/ops/backend.ts";
 import { type LlamaCheckpoint, loadLlama, openLlamaCheckpoint } from "../lib/model/load.ts";
-import { writeFakeQuantCheckpoint, writeGptqCheckpoint } from "../lib/model/export_gptq.ts";
+import { writeFakeQuantCheckpoint } from "../lib/export/hf_fake_quant.ts";
+import { writeGptqCheckpoint } from "../lib/export/hf_gptq.ts";
 import { applyRecipe, getRecipe, type Recipe, recipeNeedsCalibration } from "../lib/pipeline/recipes.ts";
 import { quantizeStreaming } from "../lib/pipeline/streaming.ts";
-import { createCheckpointWriter, type LayerWriter } from "../lib/pipeline/writer.ts";
+import { createCheckpointWriter, type LayerWriter, recipeProvenance } from "../lib/pipeline/writer.ts";
 import { cliProgress } from "../lib/pipeline/progress.ts";
 import { evaluateLm } from "../lib/eval/perplexity.ts";
 import type { ResultRow } from "../lib/eval/results.ts";
 import { parseFormatId } from "../lib/quant/spec.ts";
 import type { IntQuantized } from "../lib/quant/quantized_tensor.ts";
-import { GPTQ_BITS } from "../lib/model/_gptq_layout.ts";
+import { GPTQ_BITS } from "../lib/export/_gptq_layout.ts";
 import { HookedLlamaModel } from "../lib/rotate/hooked_model.ts";
 import { resolveModelData } from "../lib/data/resolve.ts";
 import { atomicOutput, runCli } from "./_cli.ts";
@@ -81,7 +83,7 @@ async function streamed(
       await createCheckpointWriter(`${dir}/gptq`, ckpt, {
         layout: "gptq",
         metadata,
-        staticGroups: recipe.reconstruction.kind === "gptq" && recipe.reconstruction.staticGroups === true,
+        provenance: recipeProvenance(recipe),
       }),
     );
   }
@@ -143,6 +145,9 @@ async function inMemory(modelDir: string, run: Run, dir: string, allowOnline: bo
     try {
       await writeGptqCheckpoint(`${dir}/gptq`, result.model, result.quantized as Map<string, IntQuantized>, {
         metadata: meta,
+        provenance: recipeProvenance(recipe),
+        sourceDir: modelDir,
+        allowOnline: online,
       });
     } catch (e) {
       await Deno.remove(`${dir}/gptq`, { recursive: true }).catch(() => {});

@@ -26,4 +26,3 @@ export * from "./llama.ts";
 export * from "./load.ts";
 export * from "./tokenizer.ts";
 export * from "./generate.ts";
-export * from "./export_gptq.ts";

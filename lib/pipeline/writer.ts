@@ -10,8 +10,10 @@
  * Layouts:
  * - `fake-quant`: the dequantized linear weights in f32 under their own names; every other
  *   tensor is copied in its stored dtype (bytes unchanged). `loadLlama` reads it back.
- * - `gptq`: each linear as `qweight`/`qzeros`/`scales`/`g_idx` (see `lib/model/_gptq_layout.ts`),
- *   `quantization_config` added to `config.json`; other tensors copied as above.
+ * - `gptq`: the Hugging Face GPTQ format of `lib/export/hf_gptq.ts`: each linear as
+ *   `qweight`/`qzeros`/`scales`/`g_idx` (checked to dequantize to the evaluated weight bit for
+ *   bit), every other tensor in f16, `quantization_config` in `config.json` and
+ *   `quantize_config.json` (truthful fields from `provenance`, see {@link recipeProvenance}).
  *
  * @module
  */
@@ -21,8 +23,13 @@ import { writeSafetensors } from "../tensor/safetensors_write.ts";
 import { INDEX_FILE } from "../tensor/safetensors_checkpoint.ts";
 import type { QuantizedTensor } from "../quant/quantized_tensor.ts";
 import type { LlamaCheckpoint } from "../model/load.ts";
-import { encodeGptq } from "../model/_gptq_layout.ts";
-import { gptqQuantizationConfig } from "../model/export_gptq.ts";
+import { encodeGptqLinear, isPermuted, writeGptqSideFiles } from "../export/hf_gptq.ts";
+import { type GptqCheckpointFormat, type GptqProvenance, gptqQuantizationConfig } from "../export/hf_gptq_config.ts";
+import { copySideFiles, exportConfig, toF16Checked } from "../export/hf_files.ts";
+import { DEFAULT_DAMP_RATIO } from "../reconstruct/_hinv.ts";
+import type { Recipe } from "./recipe_types.ts";
+
+export { TOKENIZER_FILES } from "../export/hf_files.ts";
 
 /** What one finished decoder layer hands to a writer. */
 export interface LayerOutput {
@@ -59,21 +66,30 @@ export interface CheckpointWriterOptions {
   overwrite?: boolean;
   /** `__metadata__` strings of every shard and the index (e.g. the recipe). */
   metadata?: Record<string, string>;
-  /** GPTQ `static_groups` recorded in `quantization_config`. */
-  staticGroups?: boolean;
+  /** `gptq` layout: how the codes were chosen, for `quantization_config` ({@link recipeProvenance}). */
+  provenance?: GptqProvenance;
+  /** `gptq` layout: `checkpoint_format` (`gptq` v1 by default, `gptq_v2` for zero points of 0). */
+  checkpointFormat?: GptqCheckpointFormat;
 }
 
-/** Files copied from the source directory when present. */
-export const TOKENIZER_FILES: readonly string[] = [
-  "tokenizer.json",
-  "tokenizer_config.json",
-  "special_tokens_map.json",
-  "tokenizer.model",
-  "vocab.json",
-  "merges.txt",
-  "added_tokens.json",
-  "generation_config.json",
-];
+/**
+ * What a recipe says about how its codes were chosen, for a GPTQ export's `quantization_config`.
+ *
+ * @param recipe the recipe that quantized the model
+ * @returns GPTQ's damping, act-order and static groups for GPTQ recipes; only the method otherwise
+ */
+export function recipeProvenance(recipe: Recipe): GptqProvenance {
+  const rec = recipe.reconstruction;
+  if (rec.kind !== "gptq") return { method: rec.kind, recipe: recipe.name };
+  return {
+    method: "gptq",
+    recipe: recipe.name,
+    dampPercent: rec.dampRatio ?? DEFAULT_DAMP_RATIO,
+    actOrder: rec.actOrder ?? false,
+    staticGroups: rec.staticGroups ?? false,
+    trueSequential: true,
+  };
+}
 
 async function exists(path: string): Promise<boolean> {
   try {
@@ -90,7 +106,7 @@ async function exists(path: string): Promise<boolean> {
  *
  * @param dir final output directory (must not exist unless `overwrite`)
  * @param source the checkpoint being quantized (config, shapes, tensors copied unchanged)
- * @param options `layout`, `overwrite`, `metadata`, `staticGroups`
+ * @param options `layout`, `overwrite`, `metadata`, `provenance`, `checkpointFormat`
  * @returns the writer; call `writeLayer` for layers 0..L−1 in order, then `finish` (or `abort`)
  * @throws {Deno.errors.AlreadyExists} when `dir` exists and `overwrite` is false
  */
@@ -118,10 +134,13 @@ export async function createCheckpointWriter(
   let totalSize = 0;
   let next = 0;
   let firstInt: QuantizedTensor | undefined;
-  let descAct = false;
+  let gIdxUsed = false;
 
-  /** Copies `name` in its stored dtype. */
-  const raw = async (name: string): Promise<SafetensorsValue> => await source.files.readRaw(name);
+  /** Copies `name` in its stored dtype (f16 in the `gptq` layout, as GPTQ runtimes expect). */
+  const raw = async (name: string): Promise<SafetensorsValue> =>
+    layout === "gptq" && (await source.files.info(name)).dtype !== "F16"
+      ? toF16Checked(name, await source.read(name))
+      : await source.files.readRaw(name);
 
   const writeShard = async (i: number, record: Record<string, SafetensorsValue>) => {
     const file = shardName(i);
@@ -154,25 +173,16 @@ export async function createCheckpointWriter(
         }
         const base = name.replace(/\.weight$/, "");
         const q = out.quantized.get(base);
-        if (q === undefined || q.kind !== "int") {
-          throw new RangeError(
-            `LayerWriter.writeLayer: Cannot store "${base}" in the GPTQ layout: ${
-              q ? `its format "${q.formatId}" is not an integer format` : "it has no packed form"
-            }`,
-          );
-        }
+        const tensors = encodeGptqLinear(base, q, W, options.checkpointFormat);
+        if (q?.kind !== "int") continue; // encodeGptqLinear threw
         if (firstInt && firstInt.formatId !== q.formatId) {
           throw new RangeError(
             `LayerWriter.writeLayer: Cannot export mixed formats: "${base}" is ${q.formatId}, others ${firstInt.formatId}`,
           );
         }
         firstInt ??= q;
-        if (q.groupIndex) descAct = true;
-        const t = encodeGptq(base, q);
-        record[`${base}.qweight`] = t.qweight;
-        record[`${base}.qzeros`] = t.qzeros;
-        record[`${base}.scales`] = t.scales;
-        record[`${base}.g_idx`] = t.gIdx;
+        if (isPermuted(tensors[3]![1] as Tensor<"i32">, q)) gIdxUsed = true;
+        for (const [n, t] of tensors) record[n] = t;
       }
       await writeShard(out.layer, record);
       next++;
@@ -194,19 +204,14 @@ export async function createCheckpointWriter(
           "\n",
       );
       if (layout === "gptq" && firstInt?.kind === "int") {
-        const config = {
-          ...source.rawConfig,
-          "quantization_config": gptqQuantizationConfig(firstInt, {
-            descAct,
-            ...(options.staticGroups !== undefined && { staticGroups: options.staticGroups }),
-          }),
-        };
-        await Deno.writeTextFile(`${tmp}/config.json`, JSON.stringify(config, null, 2) + "\n");
+        const qc = gptqQuantizationConfig(firstInt, gIdxUsed, {
+          ...(options.provenance && { provenance: options.provenance }),
+          ...(options.checkpointFormat && { checkpointFormat: options.checkpointFormat }),
+        });
+        await writeGptqSideFiles(tmp, await exportConfig(source.config, "float16", source.dir), qc, source.dir);
       } else {
         await Deno.copyFile(`${source.dir}/config.json`, `${tmp}/config.json`);
-      }
-      for (const f of TOKENIZER_FILES) {
-        if (await exists(`${source.dir}/${f}`)) await Deno.copyFile(`${source.dir}/${f}`, `${tmp}/${f}`);
+        await copySideFiles(source.dir, tmp);
       }
       if (await exists(finalDir)) await Deno.remove(finalDir, { recursive: true });
       await Deno.rename(tmp, finalDir);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 import assert from "node:assert/strict";
 import { BUNDLED_MODEL_DIR, loadLlama, openLlamaCheckpoint } from "../../lib/model/load.ts";
-import { loadGptqCheckpoint } from "../../lib/model/export_gptq.ts";
+import { loadGptqCheckpoint } from "../../lib/export/hf_gptq_read.ts";
 import { calibrationSamples, loadSplit } from "../../lib/calib/corpus.ts";
 import { evaluateLm } from "../../lib/eval/perplexity.ts";
 import { getCpuOps } from "../../lib/ops/backend.ts";

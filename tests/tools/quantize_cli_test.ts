@@ -5,7 +5,7 @@
 // line, before anything loads), and run-time failures (exit 1, one line, nothing left behind).
 import assert from "node:assert/strict";
 import { loadLlama } from "../../lib/model/load.ts";
-import { loadGptqCheckpoint } from "../../lib/model/export_gptq.ts";
+import { loadGptqCheckpoint } from "../../lib/export/hf_gptq_read.ts";
 import { linearNames } from "../../lib/model/config.ts";
 import { resolveModelData } from "../../lib/data/resolve.ts";
 import { evaluateLm } from "../../lib/eval/perplexity.ts";
