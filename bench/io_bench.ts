@@ -2,7 +2,7 @@
 /**
  * I/O benchmarks: Arrow IPC write/read throughput for a 64 MiB f32 tensor, and a lazy read of
  * one 4 MiB tensor from a ~1 GiB safetensors file (time and resident memory), which is the
- * "checkpoint larger than RAM" path of DESIGN.md.
+ * "checkpoint larger than RAM" path (docs/ARCHITECTURE.md, "Scale").
  *
  * - `deno bench -A bench/io_bench.ts`: `Deno.bench` timings.
  * - `deno run -A bench/io_bench.ts`: a table with MB/s and RSS (Deno.bench reports only time).
