@@ -144,6 +144,7 @@ export class HessianAccumulator {
     return new Tensor("f64", [this.n, this.n], H.data.slice());
   }
 
+  /** The accumulator's own H, or a RangeError naming `what` once it was released. */
   private hessianOrThrow(what: string): Tensor<"f64"> {
     if (this.released) {
       throw new RangeError(`HessianAccumulator.${what}: Cannot read the Hessian: it was released to its consumer`);

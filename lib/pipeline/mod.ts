@@ -40,3 +40,6 @@ export { MAX_HEAD_VALUES, type StreamingEvalResult, type StreamingEvaluation } f
 export * from "./writer.ts";
 export * from "./progress.ts";
 export * from "./progress_notebook.ts";
+// The writer's options name these export types; re-exported so the public API is self-contained.
+export type { GptqCheckpointFormat } from "../export/_gptq_layout.ts";
+export type { GptqProvenance } from "../export/hf_gptq_config.ts";
