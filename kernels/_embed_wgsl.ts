@@ -9,6 +9,7 @@
  *
  * @module
  */
+import { parseArgs } from "node:util";
 
 const KERNELS_DIR = new URL("./", import.meta.url);
 const OUTPUT = new URL("./_wgsl.gen.ts", import.meta.url);
@@ -59,8 +60,24 @@ export async function generateWgslModule(dir: URL = KERNELS_DIR): Promise<string
 }
 
 if (import.meta.main) {
+  // A build script with one flag; its own strict parse (kernels/ does not import tools/).
+  let check = false;
+  try {
+    check =
+      parseArgs({ args: Deno.args, options: { check: { type: "boolean" }, help: { type: "boolean" } }, strict: true })
+        .values.check === true;
+    if (Deno.args.includes("--help")) {
+      // deno-lint-ignore no-console
+      console.log("usage: deno task wgsl [--check]\n  --check  exit 1 when kernels/_wgsl.gen.ts is stale (CI)");
+      Deno.exit(0);
+    }
+  } catch (e) {
+    // deno-lint-ignore no-console
+    console.error(`wgsl: ${(e as Error).message}`);
+    Deno.exit(2);
+  }
   const text = await generateWgslModule();
-  if (Deno.args.includes("--check")) {
+  if (check) {
     let current = "";
     try {
       current = await Deno.readTextFile(OUTPUT);

@@ -14,11 +14,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+usage() { sed -n '7,13p' "$0" | sed 's/^# \{0,1\}//'; }
 figure_only=0
-if [[ "${1:-}" == "--figure" ]]; then
-  figure_only=1
-  shift
+positional=()
+for arg in "$@"; do
+  case "${arg}" in
+    --figure) figure_only=1 ;;
+    --help | -h) usage; exit 0 ;;
+    -*) echo "screenshot: unknown flag ${arg} (see --help)" >&2; exit 2 ;;
+    *) positional+=("${arg}") ;;
+  esac
+done
+if [[ ${#positional[@]} -gt 2 ]]; then
+  echo "screenshot: expected at most NOTEBOOK and PNG, got ${#positional[@]} arguments (see --help)" >&2
+  exit 2
 fi
+set -- "${positional[@]+"${positional[@]}"}"
 notebook="${1:-notebooks/00_quickstart.ipynb}"
 png="${2:-docs/quickstart_plot.png}"
 window="${WINDOW_SIZE:-1200,900}"
