@@ -18,7 +18,7 @@
  */
 import type { LlamaModel } from "../model/llama.ts";
 import { expectedShapes, linearNames } from "../model/config.ts";
-import { HookedLlamaModel } from "../rotate/hooked_model.ts";
+import { onlineSteps } from "../rotate/hooked_model.ts";
 import type { QuantizedTensor } from "../quant/quantized_tensor.ts";
 import { ggmlRowBytes, type GgmlType, quantizeGgmlRef } from "./ggml_blocks.ts";
 import { type GgufTensor, type GgufValue, type GgufWriteResult, writeGguf } from "./gguf_writer.ts";
@@ -53,16 +53,6 @@ export interface GgufExportOptions {
 export interface GgufExportResult extends GgufWriteResult {
   /** llama.cpp architecture written. */
   arch: string;
-}
-
-/** Whether a model carries forward-pass steps of its own that no weight holds. */
-function onlineSteps(model: LlamaModel): string[] {
-  if (!(model instanceof HookedLlamaModel)) return [];
-  const o = model.online, steps: string[] = [];
-  if (o.linearInput) steps.push("a linear-input step (QuaRot's online R4 Hadamard or activation quantization)");
-  if (o.queryKey) steps.push("a query/key step (QuaRot's online R3 Hadamard or KV quantization)");
-  if (o.blockOutput) steps.push("a block-output step");
-  return steps;
 }
 
 /** f16 bytes of `x`, refusing values that overflow f16. */

@@ -31,7 +31,7 @@ import type { LlamaModel } from "../model/llama.ts";
 import { attentionWindow, hasBias } from "../model/config.ts";
 import { ropeInvFreq } from "../model/rope.ts";
 import type { QuantizedTensor } from "../quant/quantized_tensor.ts";
-import { HookedLlamaModel } from "../rotate/hooked_model.ts";
+import { onlineSteps } from "../rotate/hooked_model.ts";
 import { serializeOnnx } from "../onnx/load.ts";
 import { attr } from "../onnx/tensor_proto.ts";
 import { atomicDir, copySideFiles, exportConfig, modelSourceDir } from "./hf_files.ts";
@@ -74,16 +74,6 @@ export interface OnnxDecoder {
 
 /** protobuf messages (an ONNX file without external data) cannot exceed 2 GiB. */
 const PROTOBUF_LIMIT = 2 ** 31 - 1;
-
-/** Names of the forward-pass steps a model carries beyond its weights (refused: a graph cannot run them). */
-function onlineSteps(model: LlamaModel): string[] {
-  if (!(model instanceof HookedLlamaModel)) return [];
-  const o = model.online, steps: string[] = [];
-  if (o.linearInput) steps.push("a linear-input step (QuaRot's online R4 Hadamard or activation quantization)");
-  if (o.queryKey) steps.push("a query/key step (QuaRot's online R3 Hadamard or KV quantization)");
-  if (o.blockOutput) steps.push("a block-output step");
-  return steps;
-}
 
 /**
  * Builds the decoder graph of `model` (see the module doc).

@@ -143,3 +143,19 @@ export function withOnlineHooks(model: LlamaModel, hooks: ForwardHooks, source?:
     rotations,
   );
 }
+
+/**
+ * Names of the forward-pass steps `model` carries beyond its weights (empty for a plain model):
+ * what an exporter must refuse, since a file of weights cannot hold them.
+ *
+ * @param model any model
+ * @returns one description per kind of online step
+ */
+export function onlineSteps(model: LlamaModel): string[] {
+  if (!(model instanceof HookedLlamaModel)) return [];
+  const o = model.online, steps: string[] = [];
+  if (o.linearInput) steps.push("a linear-input step (QuaRot's online R4 Hadamard or activation quantization)");
+  if (o.queryKey) steps.push("a query/key step (QuaRot's online R3 Hadamard or KV quantization)");
+  if (o.blockOutput) steps.push("a block-output step");
+  return steps;
+}
