@@ -42,6 +42,9 @@ export function progressBundle(p: PipelineProgress): Record<string, string> {
 /** Displays created in this kernel session (distinct default ids). */
 let displays = 0;
 
+/** Least time between two live updates of one display (the first and the final one always show). */
+const MIN_UPDATE_MS = 250;
+
 /** `Deno.jupyter.display` inside the Deno kernel, undefined elsewhere. */
 function kernelDisplay(): DisplayFn | undefined {
   try {
@@ -53,7 +56,8 @@ function kernelDisplay(): DisplayFn | undefined {
 }
 
 /**
- * A notebook renderer: the first event creates a display, later events update it in place.
+ * A notebook renderer: the first event creates a display, later events update it in place,
+ * one after another and at most every 250 ms (the first and the final event always show).
  *
  * @param options `display` (default `Deno.jupyter.display`, a no-op outside the kernel), `id` of the display
  * @returns an `onProgress` callback
@@ -66,7 +70,9 @@ function kernelDisplay(): DisplayFn | undefined {
  * const show = notebookProgress({ display: (_b, o) => calls.push(o.update), id: "run" });
  * const p = { stage: "start", layer: 0, numLayers: 2, layerSeconds: [], elapsed: 0, evalWindowsDone: 0, evalWindows: 0 } as const;
  * show(p);
- * show({ ...p, stage: "layer", layer: 1, layerSeconds: [1.5] });
+ * show({ ...p, stage: "layer", layer: 1, layerSeconds: [1.5] }); // within 250 ms: skipped
+ * show({ ...p, stage: "done", layer: 2, layerSeconds: [1.5, 1.4] }); // the final event always shows
+ * await new Promise((r) => setTimeout(r, 0)); // updates are chained asynchronously
  * assert.deepEqual(calls, [false, true]);
  * ```
  */
@@ -75,10 +81,19 @@ export function notebookProgress(
 ): (p: PipelineProgress) => void {
   const display = options.display ?? kernelDisplay();
   const id = options.id ?? `quantlab-pipeline-${++displays}`;
-  let shown = false;
+  let shown = false, last = -Infinity;
+  // Display calls are asynchronous in the Deno kernel; overlapping ones can interleave their
+  // message frames on the IOPub socket (the client then rejects a frame's signature). So updates
+  // are chained one after another, and throttled to MIN_UPDATE_MS except the first and last.
+  let chain: Promise<unknown> = Promise.resolve();
   return (p) => {
     if (!display) return;
-    display(progressBundle(p), { raw: true, display_id: id, update: shown });
+    const now = performance.now();
+    if (shown && p.stage !== "done" && now - last < MIN_UPDATE_MS) return;
+    last = now;
+    const update = shown;
     shown = true;
+    const bundle = progressBundle(p);
+    chain = chain.then(() => display(bundle, { raw: true, display_id: id, update })).catch(() => {});
   };
 }
