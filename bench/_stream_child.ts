@@ -5,6 +5,7 @@
  *
  * Usage: deno run -A bench/_stream_child.ts --model DIR --recipe GPTQ|RTN --calib 16 --seq-len 512
  *   --windows 2 [--out DIR] [--activations f32|bf16]
+ * `STREAM_TRACE=1` prints RSS, V8 external and heap memory at every progress event on stderr.
  * Prints one JSON line: `{ peakRssBytes, seconds, layerSeconds, batchSize, perplexity, referencePerplexity }`.
  */
 import { parseArgs } from "node:util";
@@ -45,7 +46,6 @@ const r = await quantizeStreaming(ckpt, getRecipe(a.recipe as string), {
   writers,
   ...(Deno.env.get("STREAM_TRACE") && {
     onProgress: (p) => {
-      if (Deno.env.get("STREAM_GC")) (globalThis as { gc?: () => void }).gc?.();
       {
         const m = Deno.memoryUsage();
         console.error(

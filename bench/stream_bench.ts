@@ -28,6 +28,7 @@ async function runChild(model: string, recipe: string, out: string): Promise<Chi
     args: [
       "run",
       "-A",
+      "--v8-flags=--expose-gc", // as `deno task quantize`: garbage is collected between the big steps
       new URL("./_stream_child.ts", import.meta.url).pathname,
       "--model",
       model,

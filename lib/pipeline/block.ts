@@ -18,6 +18,7 @@ import { linearNames } from "../model/config.ts";
 import { HessianCapture, StopForward } from "../calib/_hessian_capture.ts";
 import { mse, sqnr } from "../calib/metrics.ts";
 import { weightedErrorOps } from "../calib/weighted_error.ts";
+import { collectGarbage } from "./_collect.ts";
 
 /** Where a sequential context's linear inputs come from (QEP needs both). */
 export type InputSource = "reference" | "quantized";
@@ -160,6 +161,7 @@ export async function quantizeBlock<R extends { weight: Tensor<"f32"> }>(
         } catch (e) {
           if (!(e instanceof StopForward)) throw e;
         }
+        collectGarbage();
       }
       Hs = capture.results();
       tokens = capture.tokens;
@@ -179,6 +181,7 @@ export async function quantizeBlock<R extends { weight: Tensor<"f32"> }>(
         model: current,
         ...(linearInputs && { linearInputs: (names, source) => linearInputs(names, source, currentNow) }),
       };
+      collectGarbage();
       const t0 = performance.now();
       const r = await quantizeLayer(name, W, H, ctx);
       const seconds = (performance.now() - t0) / 1000;
@@ -218,6 +221,7 @@ export async function propagateBlock(
 ): Promise<void> {
   for (let i = 0; i < hidden.length; i++) {
     hidden.set(i, await model.block(layer, hidden.get(i), seqLen, { hooks: options.hooks ?? {}, ops: options.ops }));
+    collectGarbage();
     options.onBatch?.(i + 1, hidden.length);
   }
 }
