@@ -17,6 +17,7 @@
  * @module
  */
 import type { BenchRow } from "./_util.ts";
+import { PythonPeer } from "./_python_peer.ts";
 import { type BlasOps, loadBlasOps } from "../lib/ops/blas/mod.ts";
 import { gptq } from "../lib/reconstruct/gptq.ts";
 import { Rng } from "../lib/tensor/random.ts";
@@ -28,57 +29,6 @@ export interface PeersBenchOptions {
   threads?: number[];
   /** Fewer pairs (default false). */
   quick?: boolean;
-}
-
-/** A python peer process answering one JSON request per line. */
-class Peer {
-  #proc: Deno.ChildProcess;
-  #writer: WritableStreamDefaultWriter<Uint8Array>;
-  #lines: AsyncIterator<string>;
-
-  constructor(threads: number) {
-    const t = String(threads);
-    this.#proc = new Deno.Command("/usr/bin/python3", {
-      args: [new URL("./peers.py", import.meta.url).pathname, t],
-      env: { OPENBLAS_NUM_THREADS: t, OMP_NUM_THREADS: t, MKL_NUM_THREADS: t },
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "inherit",
-    }).spawn();
-    this.#writer = this.#proc.stdin.getWriter();
-    this.#lines = this.#proc.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(splitLines())[
-      Symbol.asyncIterator
-    ]();
-  }
-
-  async ask(req: Record<string, unknown>): Promise<{ seconds: number; loss?: number }> {
-    await this.#writer.write(new TextEncoder().encode(JSON.stringify(req) + "\n"));
-    const r = await this.#lines.next();
-    if (r.done) throw new Error(`peers.py: Cannot read a reply to ${req.op}: the process ended`);
-    const j = JSON.parse(r.value);
-    if (j.error) throw new Error(`peers.py: ${j.error}`);
-    return j;
-  }
-
-  async close(): Promise<void> {
-    await this.ask({ op: "quit" }).catch(() => undefined);
-    await this.#writer.close().catch(() => undefined);
-    await this.#proc.status;
-  }
-}
-
-function splitLines(): TransformStream<string, string> {
-  let buf = "";
-  return new TransformStream({
-    transform(chunk, ctl) {
-      buf += chunk;
-      let i;
-      while ((i = buf.indexOf("\n")) >= 0) {
-        ctl.enqueue(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    },
-  });
 }
 
 function randn(shape: number[], seed: number, std = 1): Tensor<"f32"> {
@@ -137,7 +87,7 @@ export async function runPeersBench(options: PeersBenchOptions = {}): Promise<Be
   const rows: BenchRow[] = [];
   for (const threads of options.threads ?? [1, 2]) {
     setThreads(threads);
-    const peer = new Peer(threads);
+    const peer = new PythonPeer(new URL("./peers.py", import.meta.url).pathname, [String(threads)], threads);
     try {
       rows.push(...await matmulRows(blas, peer, threads, quick));
       rows.push(...await hessianRows(blas, peer, threads, quick));
@@ -162,7 +112,7 @@ function add(
   rows.push({ backend: "ratio", op: `${what} ${tag}`, size, value: Number(r.ratio.toPrecision(3)), unit: "×" });
 }
 
-async function matmulRows(blas: BlasOps, peer: Peer, t: number, quick: boolean): Promise<BenchRow[]> {
+async function matmulRows(blas: BlasOps, peer: PythonPeer, t: number, quick: boolean): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const cases: [number, number, number][] = [[256, 256, 256], [1024, 1024, 1024], [2048, 2048, 2048], [
     2048,
@@ -175,7 +125,7 @@ async function matmulRows(blas: BlasOps, peer: Peer, t: number, quick: boolean):
     const A = randn([m, k], 1), B = randn([k, n], 2);
     const out = new Tensor("f32", [m, n]);
     const size = m === k && k === n ? `${m}³` : `${m}×${k}·${k}×${n}`;
-    const ask = async () => (await peer.ask({ op: "matmul", m, k, n, reps })).seconds;
+    const ask = async () => Number((await peer.ask({ op: "matmul", m, k, n, reps })).seconds);
     add(
       rows,
       "matmul vs numpy, new output",
@@ -194,13 +144,13 @@ async function matmulRows(blas: BlasOps, peer: Peer, t: number, quick: boolean):
   return rows;
 }
 
-async function hessianRows(blas: BlasOps, peer: Peer, t: number, quick: boolean): Promise<BenchRow[]> {
+async function hessianRows(blas: BlasOps, peer: PythonPeer, t: number, quick: boolean): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const [tokens, n] = [2048, 768];
   const X = randn([tokens, n], 3);
   const H = new Tensor("f64", [n, n]);
   for (const precision of ["f32", "f64"] as const) {
-    const ask = async () => (await peer.ask({ op: "hessian", tokens, n, dtype: precision, reps: 10 })).seconds;
+    const ask = async () => Number((await peer.ask({ op: "hessian", tokens, n, dtype: precision, reps: 10 })).seconds);
     const ours = () => medianSeconds(() => blas.accumulateHessian(H, X, 1, { precision }), 10);
     add(
       rows,
@@ -213,7 +163,7 @@ async function hessianRows(blas: BlasOps, peer: Peer, t: number, quick: boolean)
   return rows;
 }
 
-async function gptqRows(blas: BlasOps, peer: Peer, t: number, quick: boolean): Promise<BenchRow[]> {
+async function gptqRows(blas: BlasOps, peer: PythonPeer, t: number, quick: boolean): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const spec = { format: "int", bits: 4, groupSize: 128, symmetric: false } as const;
   const shapes: [number, number][] = [[768, 768], [3072, 768], [768, 3072], [4096, 4096]];
@@ -232,8 +182,8 @@ async function gptqRows(blas: BlasOps, peer: Peer, t: number, quick: boolean): P
       const reps = big ? 1 : 3;
       const res = await paired(big ? (quick ? 1 : 2) : quick ? 3 : 5, async () => {
         const j = await peer.ask({ op: "gptq", w: wPath, h: hPath, rows: r, cols: c, reps });
-        peerLoss = j.loss as number;
-        return j.seconds;
+        peerLoss = Number(j.loss);
+        return Number(j.seconds);
       }, () =>
         medianSeconds(async () => {
           ourLoss = (await gptq(W, H, { spec, ops: blas })).totalLoss;

@@ -30,7 +30,7 @@
 import { basename, dirname, join } from "node:path";
 import { getCpuOps } from "../lib/ops/backend.ts";
 import { loadLlama } from "../lib/model/load.ts";
-import { applyRecipe, getRecipe, type Recipe, recipeNeedsCalibration } from "../lib/pipeline/recipes.ts";
+import { applyRecipe, readRecipe, type Recipe, recipeNeedsCalibration } from "../lib/pipeline/recipes.ts";
 import { recipeProvenance } from "../lib/pipeline/writer.ts";
 import { resolveModelData } from "../lib/data/resolve.ts";
 import { parseFormatId } from "../lib/quant/spec.ts";
@@ -51,10 +51,6 @@ const TARGETS = {
   "onnx-q4": { format: "int4-g32-asym", gguf: undefined },
 } as const;
 type Target = keyof typeof TARGETS;
-
-function readRecipe(arg: string): Recipe {
-  return getRecipe(arg.endsWith(".json") ? Deno.readTextFileSync(arg) : arg);
-}
 
 /** `int4-g128-asym` → `int4-g128-sym` (a format without an asymmetry suffix is returned as is). */
 function symmetric(format: string): string {

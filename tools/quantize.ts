@@ -31,7 +31,7 @@ import { getCpuOps } from "../lib/ops/backend.ts";
 import { type LlamaCheckpoint, loadLlama, openLlamaCheckpoint } from "../lib/model/load.ts";
 import { writeFakeQuantCheckpoint } from "../lib/export/hf_fake_quant.ts";
 import { writeGptqCheckpoint } from "../lib/export/hf_gptq.ts";
-import { applyRecipe, getRecipe, type Recipe, recipeNeedsCalibration } from "../lib/pipeline/recipes.ts";
+import { applyRecipe, readRecipe, type Recipe, recipeNeedsCalibration } from "../lib/pipeline/recipes.ts";
 import { quantizeStreaming } from "../lib/pipeline/streaming.ts";
 import { createCheckpointWriter, type LayerWriter, recipeProvenance } from "../lib/pipeline/writer.ts";
 import { cliProgress } from "../lib/pipeline/progress.ts";
@@ -63,10 +63,6 @@ interface Run {
   metadata: Record<string, string>;
   /** Results row fields that describe the protocol. */
   meta: Pick<ResultRow, "model" | "split" | "seqLen" | "calibration">;
-}
-
-function readRecipe(arg: string): Recipe {
-  return getRecipe(arg.endsWith(".json") ? Deno.readTextFileSync(arg) : arg);
 }
 
 /** Streams the checkpoint layer by layer into `dir` (no model-wide transforms). */

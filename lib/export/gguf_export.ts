@@ -20,7 +20,8 @@ import type { LlamaModel } from "../model/llama.ts";
 import { expectedShapes, linearNames } from "../model/config.ts";
 import { onlineSteps } from "../rotate/hooked_model.ts";
 import type { QuantizedTensor } from "../quant/quantized_tensor.ts";
-import { ggmlRowBytes, type GgmlType, quantizeGgmlRef } from "./ggml_blocks.ts";
+import { ggmlRowBytes, type GgmlType } from "./ggml_blocks.ts";
+import { quantizeGgmlRef } from "./ggml_ref.ts";
 import { type GgufTensor, type GgufValue, type GgufWriteResult, writeGguf } from "./gguf_writer.ts";
 import {
   ggufArchitecture,

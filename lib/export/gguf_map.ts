@@ -25,7 +25,8 @@ import type { Tensor } from "../tensor/tensor.ts";
 import { f16BitsToF32, f32ToF16Bits } from "../tensor/numeric.ts";
 import { unpack } from "../ops/ts/pack.ts";
 import { dequantize, type QuantizedTensor } from "../quant/quantized_tensor.ts";
-import { dequantizeGgml, encodeQ4_0, encodeQ4_1, encodeQ8_0, QK4_0 } from "./ggml_blocks.ts";
+import { encodeQ4_0, encodeQ4_1, encodeQ8_0, QK4_0 } from "./ggml_blocks.ts";
+import { dequantizeGgml } from "./ggml_decode.ts";
 import { GgufExportError } from "./gguf_llama.ts";
 
 /** The ggml block types quantlab's integer weights map onto. */

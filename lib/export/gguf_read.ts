@@ -13,7 +13,8 @@ import { Tensor } from "../tensor/tensor.ts";
 import type { Ops } from "../ops/ops.ts";
 import { expectedShapes, type LlamaConfig } from "../model/config.ts";
 import { LlamaModel } from "../model/llama.ts";
-import { dequantizeGgml, GGML_TYPES, type GgmlType } from "./ggml_blocks.ts";
+import { GGML_TYPES, type GgmlType } from "./ggml_blocks.ts";
+import { dequantizeGgml } from "./ggml_decode.ts";
 import { ggufArchitecture, GgufExportError, ggufTensorName, ropeRowPermutation } from "./gguf_llama.ts";
 import { ggufTensorBytes } from "./gguf_writer.ts";
 

@@ -47,7 +47,8 @@ export const DEFAULT_MAX_SHARD_SIZE = 5_000_000_000;
 /** Largest finite f16 value. */
 const F16_MAX = 65504;
 
-async function exists(path: string): Promise<boolean> {
+/** Whether anything (file, directory, link) exists at `path`; other stat errors are thrown. */
+export async function exists(path: string): Promise<boolean> {
   try {
     await Deno.lstat(path);
     return true;

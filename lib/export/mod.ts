@@ -21,6 +21,8 @@
  * @module
  */
 export * from "./ggml_blocks.ts";
+export * from "./ggml_decode.ts";
+export * from "./ggml_ref.ts";
 export * from "./gguf_writer.ts";
 export * from "./gguf_llama.ts";
 export * from "./gguf_tokenizer.ts";

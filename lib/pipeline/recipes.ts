@@ -62,6 +62,17 @@ export function getRecipe(nameOrJson: string): Recipe {
   return r;
 }
 
+/**
+ * A recipe named on a command line: a built-in name, or the path of a recipe JSON file (`*.json`).
+ *
+ * @param arg the name or path
+ * @returns the recipe
+ * @throws {RangeError} for an unknown name; `Deno.errors.NotFound` for a missing file; TypeError for a malformed recipe
+ */
+export function readRecipe(arg: string): Recipe {
+  return getRecipe(arg.endsWith(".json") ? Deno.readTextFileSync(arg) : arg);
+}
+
 /** Checks the shape of a recipe read from JSON. */
 export function validateRecipe(raw: unknown): Recipe {
   const r = raw as Recipe;

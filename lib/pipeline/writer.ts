@@ -25,7 +25,7 @@ import type { QuantizedTensor } from "../quant/quantized_tensor.ts";
 import type { LlamaCheckpoint } from "../model/load.ts";
 import { encodeGptqLinear, isPermuted, writeGptqSideFiles } from "../export/hf_gptq.ts";
 import { type GptqCheckpointFormat, type GptqProvenance, gptqQuantizationConfig } from "../export/hf_gptq_config.ts";
-import { copySideFiles, exportConfig, toF16Checked } from "../export/hf_files.ts";
+import { copySideFiles, exists, exportConfig, toF16Checked } from "../export/hf_files.ts";
 import { DEFAULT_DAMP_RATIO } from "../reconstruct/_hinv.ts";
 import type { Recipe } from "./recipe_types.ts";
 
@@ -89,16 +89,6 @@ export function recipeProvenance(recipe: Recipe): GptqProvenance {
     staticGroups: rec.staticGroups ?? false,
     trueSequential: true,
   };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 /**

@@ -5,15 +5,12 @@ import {
   BLOCK_Q4_0_BYTES,
   BLOCK_Q4_1_BYTES,
   BLOCK_Q8_0_BYTES,
-  dequantizeRowQ4_0,
-  dequantizeRowQ4_1,
-  dequantizeRowQ8_0,
   encodeQ4_0,
   encodeQ4_1,
   encodeQ8_0,
-  quantizeRowQ4_1Ref,
-  quantizeRowQ8_0Ref,
 } from "../../lib/export/ggml_blocks.ts";
+import { dequantizeRowQ4_0, dequantizeRowQ4_1, dequantizeRowQ8_0 } from "../../lib/export/ggml_decode.ts";
+import { quantizeRowQ4_1Ref, quantizeRowQ8_0Ref } from "../../lib/export/ggml_ref.ts";
 import { writeGguf } from "../../lib/export/gguf_writer.ts";
 import { ggufTensorName, ropeRowPermutation } from "../../lib/export/gguf_llama.ts";
 import { byteGgufTokenizer, ggufTokenizerFromDir } from "../../lib/export/gguf_tokenizer.ts";
